@@ -1,0 +1,83 @@
+"""`Recognizer`: the one reading path behind the app, the webcam and the photo reader.
+
+Digit images of any size and polarity go through the shared MNIST-style preprocessing and one
+batched model call. `read` (whole pages, canvases and frames) adds segmentation on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from . import preprocess
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+TRAIN_COMMANDS = {"cnn": "python scripts/train_cnn.py"}
+MODEL_NAMES = ("cnn", "svc")
+
+
+class ModelError(RuntimeError):
+    """A model file is missing or unreadable; the message names the file and the fix."""
+
+
+class Recognizer:
+    """A loaded model plus the preprocessing it expects. Build with `Recognizer.load`."""
+
+    def __init__(self, name: str, backend, input_size: int) -> None:
+        self.name = name
+        self.backend = backend
+        self.input_size = input_size  # 28 for the CNN, 8 for the SVC baseline
+
+    @classmethod
+    def load(cls, name: str | Path = "cnn", models_dir: str | Path | None = None) -> Recognizer:
+        """"cnn" (the shipped model), "svc" (the 8x8 baseline) or a path to a .onnx file."""
+        if str(name) == "svc":
+            from .svc import SvcBaseline
+
+            return cls("svc", SvcBaseline(), preprocess.SVC_SIZE)
+        if str(name) == "cnn":
+            path = Path(models_dir or MODELS_DIR) / "cnn.onnx"
+        elif str(name).endswith(".onnx"):
+            path = Path(name)
+        else:
+            raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
+        return cls("cnn", _load_onnx(path), preprocess.MNIST_SIZE)
+
+    def prepare(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """The model's input batch: (N, 28, 28) in 0..1 for the CNN, (N, 8, 8) in 0..16 for the SVC."""
+        if self.input_size == preprocess.SVC_SIZE:
+            return preprocess.batch_to_8x8(images)
+        return preprocess.batch_to_mnist(images)
+
+    def predict_proba(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """(N, 10) class probabilities for N digit images (any size, either polarity)."""
+        return self.proba_prepared(self.prepare(images))
+
+    def predict(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
+        """(N,) predicted digits."""
+        return self.predict_proba(images).argmax(axis=1)
+
+    def proba_prepared(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities for a batch already made by `prepare` (one model call)."""
+        return np.asarray(self.backend.predict_proba(batch), dtype=np.float32)
+
+    def logits(self, batch28: np.ndarray) -> np.ndarray:
+        """The CNN's temperature-scaled logits for prepared 28x28 inputs (used for calibration)."""
+        return self.backend.run(batch28, ("logits",))[0]
+
+
+def _load_onnx(path: Path):
+    from .runtime import OnnxCnn
+
+    command = TRAIN_COMMANDS["cnn"]
+    if not path.exists():
+        raise ModelError(f"model file {path} not found; train it with `{command}`")
+    try:
+        return OnnxCnn(path)
+    except Exception as exc:  # onnxruntime raises several types for a damaged file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(
+            f"model file {path} is unreadable ({first[:120]}); retrain it with `{command}`"
+        ) from exc

@@ -1,0 +1,42 @@
+"""What a reading returns: plain data, easy to print, draw or serialize."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Digit:
+    """One recognized digit; `box` is (x, y, w, h) in the original image's pixels."""
+
+    label: int
+    confidence: float
+    box: tuple[int, int, int, int]
+    proba: np.ndarray = field(repr=False)  # (10,) class probabilities
+    model_input: np.ndarray = field(repr=False)  # what the model saw: 28x28 (CNN) or 8x8 (SVC)
+    line: int = 0  # index of the text line, top to bottom
+    number: int = 0  # index of the number within its line, left to right
+
+    def to_dict(self) -> dict:
+        return {
+            "label": int(self.label),
+            "confidence": round(float(self.confidence), 4),
+            "box": [int(v) for v in self.box],
+        }
+
+
+@dataclass
+class Reading:
+    """The digits found in an image and the text they spell in reading order.
+
+    `text`: digits of a number run together, numbers on a line joined by one space,
+    lines joined by a newline; "" when no digit was found.
+    """
+
+    text: str
+    digits: list[Digit]
+
+    def to_dict(self) -> dict:
+        return {"text": self.text, "digits": [d.to_dict() for d in self.digits]}
