@@ -7,11 +7,41 @@ Keras is imported inside the functions so that the apps, which use ONNX Runtime,
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import warnings
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TensorFlow's start-up chatter off the terminal
 
 WIDTHS = (24, 48, 96)  # channels of the three convolution stages
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Send file descriptor 2 to /dev/null: TensorFlow's C++ start-up lines bypass Python logging."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_keras(verbose: bool = False):
+    """Import Keras (and TensorFlow) without their start-up log lines unless `verbose`."""
+    if verbose:
+        import keras
+
+        return keras
+    warnings.filterwarnings("ignore", module="(tensorflow|keras|absl).*")
+    with _stderr_silenced():
+        import keras
+    return keras
 
 
 def build_model(widths: tuple[int, int, int] = WIDTHS, dropout: float = 0.25):

@@ -69,9 +69,10 @@ def train(
     augment: AugmentConfig = AugmentConfig(),
     widths: tuple[int, int, int] = cnn.WIDTHS,
     name: str = "cnn",
+    verbose: bool = False,
 ) -> dict:
     """Train, calibrate, export and evaluate; returns (and writes) the metrics record."""
-    import keras
+    keras = cnn.import_keras(verbose)
 
     from .export import save_onnx
     from .reader import Recognizer
@@ -108,6 +109,7 @@ def train(
     verbose = 1 if sys.stdout.isatty() else 2
     for epoch in range(epochs):
         x_epoch = prefetch.get()
+        print(f"epoch {epoch + 1}/{epochs}", flush=True)
         if epoch + 1 < epochs:
             prefetch.start(epoch + 1)
         h = model.fit(

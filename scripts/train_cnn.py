@@ -26,11 +26,12 @@ def main() -> None:
     parser.add_argument("--name", default="cnn", help="file stem of the outputs (default: cnn)")
     parser.add_argument("--limit", type=int, help="train on this many digits only (smoke tests)")
     parser.add_argument("--no-augment", action="store_true", help="plain MNIST (ablation)")
+    parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
     args = parser.parse_args()
     augment = AugmentConfig.none() if args.no_augment else AugmentConfig()
     record = train(
         args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,
-        name=args.name,
+        name=args.name, verbose=args.verbose,
     )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "

@@ -1,0 +1,37 @@
+"""The ONNX graph the apps run must compute what the Keras model computes."""
+
+import numpy as np
+
+from recognizer.cnn import build_model, multiply_adds
+from recognizer.export import save_onnx
+from recognizer.runtime import OnnxCnn
+from recognizer.train import fit_temperature
+
+
+def test_onnx_matches_keras_with_trained_batch_norm(tmp_path):
+    import keras
+
+    keras.utils.set_random_seed(1)
+    model = build_model()
+    rng = np.random.default_rng(0)
+    for layer in model.layers:  # give batch norm non-trivial statistics to fold
+        if layer.__class__.__name__ == "BatchNormalization":
+            n = layer.gamma.shape[0]
+            layer.set_weights([rng.uniform(0.5, 2, n), rng.normal(0, 0.5, n), rng.normal(0, 0.5, n),
+                               rng.uniform(0.5, 2, n)])
+    x = rng.random((5, 28, 28)).astype(np.float32)
+    expected = model(x[..., None], training=False).numpy()
+    runtime = OnnxCnn(save_onnx(model, tmp_path / "m.onnx"))
+    probs, features, conv1 = runtime.run(x, ("probs", "features", "conv1"))
+    assert np.allclose(probs, expected, atol=1e-5)
+    assert features.shape == (5, 96) and conv1.shape[:2] == (5, 24)
+    assert 3_000_000 < multiply_adds(model) < 8_000_000
+
+
+def test_temperature_fit_recovers_a_known_temperature():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(0, 3, (4000, 10))
+    p = np.exp(logits / 2.0)
+    p /= p.sum(axis=1, keepdims=True)
+    labels = np.array([rng.choice(10, p=row) for row in p])
+    assert abs(fit_temperature(logits, labels) - 2.0) < 0.2

@@ -1,0 +1,119 @@
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from recognizer import preprocess as pp
+
+
+def _draw_seven(canvas_size: int, x0: int, y0: int, size: int, thickness: int) -> np.ndarray:
+    """A '7' drawn dark on white paper at (x0, y0) with the given size."""
+    img = np.full((canvas_size, canvas_size), 255, np.uint8)
+    pts = np.array([[x0, y0], [x0 + size * 0.7, y0], [x0 + size * 0.3, y0 + size]], np.int32)
+    cv2.polylines(img, [pts], False, 0, thickness, cv2.LINE_AA)
+    return img
+
+
+def test_mnist_digits_keep_their_layout(mnist):
+    for digit in mnist["x_test"][:50]:
+        out = pp.to_mnist(digit)
+        assert out.shape == (28, 28) and out.dtype == np.float32
+        assert 0.0 <= out.min() and out.max() <= 1.0
+        # MNIST was made this way, so the result matches the original up to a pixel of placement
+        a, b = (cv2.GaussianBlur(v.astype(np.float32), (0, 0), 1.5).ravel() for v in (out, digit))
+        assert np.corrcoef(a, b)[0, 1] > 0.85
+
+
+def test_box_is_20px_and_mass_is_centred(mnist):
+    out = pp.to_mnist(mnist["x_test"][1])
+    ys, xs = np.nonzero(out > 0.12)
+    assert max(np.ptp(ys), np.ptp(xs)) + 1 in (19, 20, 21)
+    cy = (out.sum(axis=1) @ np.arange(28)) / out.sum()
+    cx = (out.sum(axis=0) @ np.arange(28)) / out.sum()
+    assert abs(cx - 13.5) < 0.6 and abs(cy - 13.5) < 0.6
+
+
+def test_small_corner_and_large_centre_digits_match():
+    small = _draw_seven(400, 10, 12, 40, 4)
+    large = _draw_seven(400, 100, 60, 260, 26)
+    a, b = pp.to_mnist(small), pp.to_mnist(large)
+    assert np.abs(a - b).mean() < 0.05
+    assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.9
+
+
+def test_polarity_dark_on_white_equals_bright_on_dark(mnist):
+    digit = mnist["x_test"][2]
+    assert np.allclose(pp.to_mnist(digit), pp.to_mnist(255 - digit), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["usps", "semeion"])
+def test_box_filling_scans_are_not_mistaken_for_inverted(name, request):
+    data = request.getfixturevalue(name)
+    x = data["x_test"][:500]
+    dark = [pp.ink_is_dark(pp.to_gray(im)) for im in x]
+    inverted = [pp.ink_is_dark(pp.to_gray(255 - im)) for im in x]
+    assert np.mean(dark) < 0.01  # ink is bright in these files
+    assert np.mean(inverted) > 0.99
+
+
+def test_colour_rgba_and_uint16_inputs(mnist):
+    digit = mnist["x_test"][3]
+    ref = pp.to_mnist(digit)
+    rgb = np.repeat(255 - digit[..., None], 3, axis=2)
+    rgba = np.dstack([rgb, np.full(digit.shape, 255, np.uint8)])
+    u16 = digit.astype(np.uint16) * 257
+    f01 = digit.astype(np.float32) / 255
+    for variant in (rgb, rgba, u16, f01):
+        assert np.allclose(pp.to_mnist(variant), ref, atol=0.02)
+
+
+def test_to_8x8_scale_matches_load_digits(mnist):
+    out = pp.to_8x8(mnist["x_test"][0])
+    assert out.shape == (8, 8)
+    assert out.min() >= 0 and out.max() == pytest.approx(16.0)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((0, 5), np.uint8), "non-empty"),
+        (np.zeros((28, 28), np.uint8), "blank"),
+        (np.full((28, 28), 200, np.uint8), "blank"),
+        (np.zeros((2, 3, 4, 5), np.uint8), "2-D"),
+        (np.full((28, 28), np.nan, np.float32), "NaN"),
+        (np.full((28, 28), -3.0), "0..1"),
+        (np.array([["a"]]), "dtype"),
+    ],
+)
+def test_bad_input_raises_clear_value_error(bad, message):
+    with pytest.raises(ValueError, match=message):
+        pp.to_mnist(bad)
+
+
+def test_batch_rejects_single_image_and_empty_batch():
+    with pytest.raises(ValueError, match="batch"):
+        pp.batch_to_mnist(np.zeros((28, 28), np.uint8))
+    with pytest.raises(ValueError, match="at least one"):
+        pp.batch_to_mnist([])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    arrays(
+        dtype=st.sampled_from([np.uint8, np.uint16, np.float32, np.float64, np.int32, bool]),
+        shape=st.tuples(st.integers(1, 60), st.integers(1, 60)) | st.tuples(
+            st.integers(1, 30), st.integers(1, 30), st.sampled_from([1, 3, 4])
+        ),
+    )
+)
+def test_any_shape_and_dtype_gives_valid_output_or_value_error(image):
+    try:
+        out = pp.to_mnist(image)
+    except ValueError:
+        return
+    assert out.shape == (28, 28) and out.dtype == np.float32
+    assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1.0 + 1e-6
+    small = pp.to_8x8(image)
+    assert small.shape == (8, 8) and np.isfinite(small).all()

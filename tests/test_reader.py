@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from recognizer import ModelError, Recognizer
+
+
+def test_cnn_reads_mnist_test_as_is(cnn, mnist):
+    x, y = mnist["x_test"][:2000], mnist["y_test"][:2000]
+    assert (cnn.predict(x) == y).mean() > 0.99
+
+
+def test_probabilities_are_a_distribution(cnn, svc, mnist):
+    for rec in (cnn, svc):
+        proba = rec.predict_proba(mnist["x_test"][:16])
+        assert proba.shape == (16, 10) and proba.dtype == np.float32
+        assert np.allclose(proba.sum(axis=1), 1.0, atol=1e-4)
+
+
+def test_any_size_either_polarity_and_lists(cnn, mnist):
+    x, y = mnist["x_test"][:50], mnist["y_test"][:50]
+    import cv2
+
+    big_paper = [255 - cv2.resize(im, (140, 90)) for im in x]  # dark pen on white, stretched
+    padded = [np.pad(im, 40) for im in x]
+    assert (cnn.predict(padded) == y).mean() > 0.95
+    assert (cnn.predict(big_paper) == y).mean() > 0.8  # stretching distorts, but most survive
+
+
+def test_svc_baseline_is_selectable_and_weaker(svc, cnn, mnist):
+    x, y = mnist["x_test"][:500], mnist["y_test"][:500]
+    svc_acc = (svc.predict(x) == y).mean()
+    assert 0.4 < svc_acc < (cnn.predict(x) == y).mean()
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ([], "at least one"),
+        (np.zeros((0, 28, 28), np.uint8), "non-empty"),
+        (np.zeros((28, 28), np.uint8), "batch"),
+        (np.zeros((3, 28, 28), np.uint8), "blank"),
+        ([np.full((5, 5), np.nan)], "NaN"),
+    ],
+)
+def test_bad_input_is_a_value_error(cnn, svc, bad, message):
+    for rec in (cnn, svc):
+        with pytest.raises(ValueError, match=message):
+            rec.predict(bad)
+
+
+def test_missing_model_names_file_and_command(tmp_path):
+    with pytest.raises(ModelError, match=r"cnn\.onnx.*train_cnn\.py"):
+        Recognizer.load("cnn", models_dir=tmp_path)
+
+
+def test_corrupt_model_names_file_and_command(tmp_path):
+    (tmp_path / "cnn.onnx").write_bytes(b"not a model at all")
+    with pytest.raises(ModelError, match=r"unreadable.*train_cnn\.py"):
+        Recognizer.load("cnn", models_dir=tmp_path)
+
+
+def test_unknown_model_name():
+    with pytest.raises(ValueError, match="cnn, svc"):
+        Recognizer.load("resnet")
