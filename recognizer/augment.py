@@ -26,10 +26,11 @@ class AugmentConfig:
     elastic_alpha: float = 8.0  # gives ~1.5 px displacement std, like Simard's alpha=34, sigma=4
     elastic_sigma: float = 4.0
     thickness_prob: float = 0.4  # share of digits drawn with a thicker or thinner pen
+    stretch: float = 0.0  # +-share of extra width vs height: scans stretched to their box (Semeion)
 
     @classmethod
     def none(cls) -> AugmentConfig:
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0)
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0)
 
 
 def random_affine(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -37,8 +38,9 @@ def random_affine(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfi
     angle = np.deg2rad(rng.uniform(-cfg.rotate_deg, cfg.rotate_deg))
     scale = rng.uniform(1 - cfg.zoom, 1 + cfg.zoom)
     shear = rng.uniform(-cfg.shear, cfg.shear)
+    aspect = np.exp(rng.uniform(-cfg.stretch, cfg.stretch))  # log-uniform width/height change
     c, s = np.cos(angle), np.sin(angle)
-    linear = scale * np.array([[c, -s], [s, c]]) @ np.array([[1.0, shear], [0.0, 1.0]])
+    linear = scale * np.array([[c, -s], [s, c]]) @ np.array([[aspect, shear], [0.0, 1.0]])
     h, w = image.shape
     centre = np.array([(w - 1) / 2, (h - 1) / 2])
     offset = centre - linear @ centre + rng.uniform(-cfg.shift_px, cfg.shift_px, size=2)
@@ -71,7 +73,7 @@ def augment_one(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig)
         out = change_thickness(out, rng)
     if cfg.elastic_prob and rng.random() < cfg.elastic_prob:
         out = elastic(out, rng, cfg.elastic_alpha, cfg.elastic_sigma)
-    if cfg.rotate_deg or cfg.shear or cfg.zoom or cfg.shift_px:
+    if cfg.rotate_deg or cfg.shear or cfg.zoom or cfg.shift_px or cfg.stretch:
         out = random_affine(out, rng, cfg)
     return out
 

@@ -50,3 +50,26 @@ def evaluate(rec: Recognizer, images: np.ndarray, labels: np.ndarray) -> Evaluat
     recall = np.diag(confusion) / np.maximum(confusion.sum(axis=1), 1)
     accuracy = float(np.trace(confusion) / confusion.sum())
     return Evaluation(accuracy, recall, confusion, proba)
+
+
+ECE_BINS = 15  # the usual choice (Guo et al. 2017); enough bins to see the shape, few enough to fill
+
+
+def reliability(proba: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS):
+    """Per confidence bin: (mean confidence, accuracy, count), and the expected calibration error.
+
+    ECE is the count-weighted mean gap between confidence and accuracy over the bins.
+    """
+    confidence = proba.max(axis=1)
+    correct = proba.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    conf = np.zeros(bins)
+    acc = np.zeros(bins)
+    count = np.bincount(which, minlength=bins).astype(np.int64)
+    for b in range(bins):
+        if count[b]:
+            conf[b] = confidence[which == b].mean()
+            acc[b] = correct[which == b].mean()
+    ece = float((np.abs(conf - acc) * count).sum() / max(count.sum(), 1))
+    return conf, acc, count, ece

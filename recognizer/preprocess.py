@@ -148,6 +148,25 @@ def to_mnist(image: np.ndarray) -> np.ndarray:
     return center_by_mass(fit_box(crop, BOX_SIZE))
 
 
+def deskew(digit: np.ndarray) -> np.ndarray:
+    """Shear a 28x28 digit upright by its second-order moments (OpenCV's digits.py step).
+
+    Kept as an option for the ablation (scripts/ablate.py); the shipped pipeline does not use it
+    unless the measurements say it helps.
+    """
+    h, w = digit.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    total = float(digit.sum())
+    cx, cy = float((digit * xs).sum()) / total, float((digit * ys).sum()) / total
+    mu11 = float((digit * (xs - cx) * (ys - cy)).sum())
+    mu02 = float((digit * (ys - cy) ** 2).sum())
+    if abs(mu02) < 1e-2:
+        return digit.copy()
+    skew = mu11 / mu02
+    matrix = np.float32([[1, skew, -skew * cy], [0, 1, 0]])
+    return cv2.warpAffine(digit, matrix, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
+
+
 def to_8x8(image: np.ndarray) -> np.ndarray:
     """One digit -> 8x8 float in 0..16 like scikit-learn's load_digits.
 

@@ -21,6 +21,7 @@ from . import cnn
 from .augment import AugmentConfig, augment_batch
 from .data import fingerprint, load_mnist
 from .preprocess import batch_to_mnist
+from .preprocess import deskew as deskew_digit
 
 HOLDOUT = 5000  # MNIST train digits kept out of training for validation and calibration
 
@@ -70,6 +71,7 @@ def train(
     widths: tuple[int, int, int] = cnn.WIDTHS,
     name: str = "cnn",
     verbose: bool = False,
+    deskew: bool = False,
 ) -> dict:
     """Train, calibrate, export and evaluate; returns (and writes) the metrics record."""
     keras = cnn.import_keras(verbose)
@@ -91,6 +93,8 @@ def train(
     y_fit = y_train_raw[fit_idx].astype(np.int64)
     x_val = batch_to_mnist(x_train_raw[hold])
     y_val = y_train_raw[hold].astype(np.int64)
+    if deskew:  # ablation only: the apps' pipeline does not deskew (see scripts/ablate.py)
+        x_fit, x_val = (np.stack([deskew_digit(d) for d in xs]) for xs in (x_fit, x_val))
 
     model = cnn.build_model(widths)
     steps = epochs * int(np.ceil(len(x_fit) / batch_size))
@@ -128,7 +132,12 @@ def train(
     temperature = fit_temperature(logits, y_val)
     save_onnx(model, out_dir / f"{name}.onnx", temperature)
 
-    predictions = Recognizer.load(out_dir / f"{name}.onnx").predict(x_test)
+    rec = Recognizer.load(out_dir / f"{name}.onnx")
+    if deskew:
+        x_prepared = np.stack([deskew_digit(d) for d in batch_to_mnist(x_test)])
+        predictions = rec.proba_prepared(x_prepared).argmax(axis=1)
+    else:
+        predictions = rec.predict(x_test)  # the public path the apps use
     test_accuracy = float((predictions == y_test).mean())
     record = {
         "model": f"{name}.onnx",
@@ -146,6 +155,7 @@ def train(
         "multiply_adds_per_digit": cnn.multiply_adds(model),
         "parameters": int(model.count_params()),
         "augment": asdict(augment),
+        "deskew": deskew,
         "data_sha256": data_hash,
         "versions": _versions(),
         "history": {k: [round(v, 5) for v in vals] for k, vals in history.items()},
