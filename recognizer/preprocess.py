@@ -82,14 +82,17 @@ def _median(values: np.ndarray) -> float:
 BORDER_WEIGHT = 2.0  # the border is the better cue: the two disagree only for bold, box-filling digits
 
 
-def ink_is_dark(gray: np.ndarray) -> bool:
+def ink_is_dark(gray: np.ndarray, lo: float | None = None, hi: float | None = None) -> bool:
     """True when the ink is darker than the background (pen on paper), so it must be inverted.
 
     Background is what covers most of the border and most of the image. Both are voted on,
     the border counting double: USPS and Semeion scans whose bold strokes fill their box have
     more than half their pixels bright, yet their border stays mostly background.
+    `lo`/`hi` (the image's extremes) may be passed when the caller already has them.
     """
-    mid = (float(gray.min()) + float(gray.max())) / 2.0
+    lo = float(gray.min()) if lo is None else lo
+    hi = float(gray.max()) if hi is None else hi
+    mid = (lo + hi) / 2.0
     bright_all = float(np.count_nonzero(gray > mid)) / gray.size
     border = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
     bright_border = float(np.count_nonzero(border > mid)) / border.size
@@ -105,14 +108,15 @@ def ink_map(image: np.ndarray) -> np.ndarray:
     lo, hi = float(gray.min()), float(gray.max())
     if hi - lo < MIN_CONTRAST:
         raise ValueError("blank image: no ink found (expected a digit on a plain background)")
-    if ink_is_dark(gray):
+    if ink_is_dark(gray, lo, hi):
         gray = 255.0 - gray
         lo, hi = 255.0 - hi, 255.0 - lo
     background = _median(gray)
     if hi - background < MIN_CONTRAST:  # ink covers most pixels: use the full range instead
         background = lo
-    ink = np.clip((gray - background) * (1.0 / (hi - background)), 0.0, 1.0)
-    return ink.astype(np.float32, copy=False)
+    ink = gray - np.float32(background)
+    ink *= np.float32(1.0 / (hi - background))
+    return np.clip(ink, 0.0, 1.0, out=ink)
 
 
 def crop_to_ink(ink: np.ndarray, threshold: float = INK_THRESHOLD) -> np.ndarray:
