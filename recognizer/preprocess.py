@@ -62,13 +62,13 @@ def to_gray(image: np.ndarray) -> np.ndarray:
 
 def _rgb_to_gray(a: np.ndarray) -> np.ndarray:
     """Luma of RGB(A); a transparent background (alpha) counts as white paper."""
-    rgb = a[:, :, :3].astype(np.float64)
-    gray = rgb @ np.array([0.299, 0.587, 0.114])
-    if a.shape[2] == 4:
-        full = 65535.0 if a.dtype == np.uint16 else (1.0 if np.issubdtype(a.dtype, np.floating) else 255.0)
-        alpha = a[:, :, 3].astype(np.float32) / full
-        if alpha.min() < 1.0:  # drawn on transparency: composite over white
-            gray = gray * alpha + full * (1.0 - alpha)
+    full = 65535.0 if a.dtype == np.uint16 else (1.0 if np.issubdtype(a.dtype, np.floating) else 255.0)
+    with np.errstate(all="ignore"):  # out-of-range floats become inf/NaN, rejected by to_gray
+        gray = a[:, :, :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+        if a.shape[2] == 4:
+            alpha = a[:, :, 3].astype(np.float64) / full
+            if alpha.min() < 1.0:  # drawn on transparency: composite over white
+                gray = gray * alpha + full * (1.0 - alpha)
     return gray.astype(a.dtype) if a.dtype in (np.uint8, np.uint16) else gray
 
 
