@@ -27,10 +27,11 @@ class AugmentConfig:
     elastic_sigma: float = 4.0
     thickness_prob: float = 0.4  # share of digits drawn with a thicker or thinner pen
     stretch: float = 0.0  # +-share of extra width vs height: scans stretched to their box (Semeion)
+    lowres_prob: float = 0.0  # share of digits seen through a coarse 16x16-like scanner, half binarized
 
     @classmethod
     def none(cls) -> AugmentConfig:
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0)
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0)
 
 
 def random_affine(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -67,6 +68,19 @@ def change_thickness(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return thinner if thinner.max() > 0.3 else image  # never erase a thin digit entirely
 
 
+LOWRES_RANGE = (15, 22)  # frame sides whose 20/28 digit box spans 11-16 px, like 16x16 USPS/Semeion scans
+
+
+def low_resolution(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Down- and up-sample like a coarse scan; half the time threshold it like Semeion's binary cells."""
+    h, w = image.shape
+    side = int(rng.integers(LOWRES_RANGE[0], LOWRES_RANGE[1] + 1))
+    small = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA)
+    if rng.random() < 0.5:
+        small = (small > 0.4 * float(small.max())).astype(np.float32)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
 def augment_one(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     out = image
     if cfg.thickness_prob and rng.random() < cfg.thickness_prob:
@@ -75,6 +89,8 @@ def augment_one(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig)
         out = elastic(out, rng, cfg.elastic_alpha, cfg.elastic_sigma)
     if cfg.rotate_deg or cfg.shear or cfg.zoom or cfg.shift_px or cfg.stretch:
         out = random_affine(out, rng, cfg)
+    if cfg.lowres_prob and rng.random() < cfg.lowres_prob:
+        out = low_resolution(out, rng)
     return out
 
 

@@ -35,6 +35,8 @@ VARIANTS = {
     "affine+elastic": (replace(FULL, thickness_prob=0.0), False),
     "affine+elastic+thickness": (FULL, False),
     "+stretch": (replace(FULL, stretch=0.3), False),
+    "+lowres": (replace(FULL, lowres_prob=0.3), False),
+    "+stretch+lowres": (replace(FULL, stretch=0.3, lowres_prob=0.3), False),
     "+deskew": (FULL, True),
 }
 SETS = ("usps_train", "usps", "semeion", "unipen")
