@@ -26,8 +26,8 @@ class AugmentConfig:
     elastic_alpha: float = 8.0  # gives ~1.5 px displacement std, like Simard's alpha=34, sigma=4
     elastic_sigma: float = 4.0
     thickness_prob: float = 0.4  # share of digits drawn with a thicker or thinner pen
-    stretch: float = 0.0  # +-share of extra width vs height: scans stretched to their box (Semeion)
-    lowres_prob: float = 0.0  # share of digits seen through a coarse 16x16-like scanner, half binarized
+    stretch: float = 0.15  # +-share of extra width vs height: scans stretched to their box (Semeion)
+    lowres_prob: float = 0.15  # share of digits seen through a coarse 16x16-like scanner, half binarized
 
     @classmethod
     def none(cls) -> AugmentConfig:

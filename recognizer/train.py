@@ -72,8 +72,13 @@ def train(
     name: str = "cnn",
     verbose: bool = False,
     deskew: bool = False,
+    clean_epochs: int = 0,
 ) -> dict:
-    """Train, calibrate, export and evaluate; returns (and writes) the metrics record."""
+    """Train, calibrate, export and evaluate; returns (and writes) the metrics record.
+
+    The last `clean_epochs` epochs see the undistorted digits, at the schedule's lowest rates,
+    so the model settles on real MNIST shapes after learning invariances from the distortions.
+    """
     keras = cnn.import_keras(verbose)
 
     from .export import save_onnx
@@ -111,10 +116,12 @@ def train(
     prefetch.start(0)
     history: dict[str, list[float]] = {}
     verbose = 1 if sys.stdout.isatty() else 2
+    distorted_epochs = epochs - clean_epochs
     for epoch in range(epochs):
-        x_epoch = prefetch.get()
-        print(f"epoch {epoch + 1}/{epochs}", flush=True)
-        if epoch + 1 < epochs:
+        x_epoch = prefetch.get() if epoch < distorted_epochs else x_fit
+        note = "" if epoch < distorted_epochs else " (undistorted)"
+        print(f"epoch {epoch + 1}/{epochs}{note}", flush=True)
+        if epoch + 1 < distorted_epochs:
             prefetch.start(epoch + 1)
         h = model.fit(
             x_epoch[..., None], y_fit, batch_size=batch_size, epochs=epoch + 1,
@@ -156,6 +163,7 @@ def train(
         "parameters": int(model.count_params()),
         "augment": asdict(augment),
         "deskew": deskew,
+        "clean_epochs": clean_epochs,
         "data_sha256": data_hash,
         "versions": _versions(),
         "history": {k: [round(v, 5) for v in vals] for k, vals in history.items()},

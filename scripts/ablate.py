@@ -28,16 +28,17 @@ from recognizer.evalsets import load_set  # noqa: E402
 from recognizer.preprocess import batch_to_mnist, deskew  # noqa: E402
 from recognizer.train import train  # noqa: E402
 
-FULL = AugmentConfig()
+SHIPPED = AugmentConfig()  # what scripts/train_cnn.py uses
+BASE = replace(SHIPPED, stretch=0.0, lowres_prob=0.0)  # affine + elastic + thickness
 VARIANTS = {
     "plain": (AugmentConfig.none(), False),
-    "affine": (replace(FULL, elastic_prob=0.0, thickness_prob=0.0), False),
-    "affine+elastic": (replace(FULL, thickness_prob=0.0), False),
-    "affine+elastic+thickness": (FULL, False),
-    "+stretch": (replace(FULL, stretch=0.3), False),
-    "+lowres": (replace(FULL, lowres_prob=0.3), False),
-    "+stretch+lowres": (replace(FULL, stretch=0.3, lowres_prob=0.3), False),
-    "+deskew": (FULL, True),
+    "affine": (replace(BASE, elastic_prob=0.0, thickness_prob=0.0), False),
+    "affine+elastic": (replace(BASE, thickness_prob=0.0), False),
+    "affine+elastic+thickness": (BASE, False),
+    "+stretch": (replace(BASE, stretch=SHIPPED.stretch), False),
+    "+lowres": (replace(BASE, lowres_prob=SHIPPED.lowres_prob), False),
+    "+stretch+lowres (shipped)": (SHIPPED, False),
+    "+stretch+lowres+deskew": (SHIPPED, True),
 }
 SETS = ("usps_train", "usps", "semeion", "unipen")
 
@@ -51,8 +52,8 @@ def score(rec: Recognizer, images, labels: np.ndarray, use_deskew: bool) -> floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--limit", type=int, default=20000, help="MNIST train digits per run")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--limit", type=int, default=15000, help="MNIST train digits per run")
     parser.add_argument("--only", nargs="*", choices=list(VARIANTS), help="run only these variants")
     parser.add_argument("--work", default="/tmp/ablation", help="folder for the short runs' models")
     parser.add_argument("--out", default=str(ROOT / "reports" / "ablation.json"))
@@ -64,9 +65,9 @@ def main() -> None:
     for name in args.only or list(VARIANTS):
         cfg, use_deskew = VARIANTS[name]
         started = time.time()
-        record = train(Path(args.work) / name.replace("+", "_"), epochs=args.epochs, limit=args.limit,
-                       augment=cfg, deskew=use_deskew, seed=0)
-        rec = Recognizer.load(Path(args.work) / name.replace("+", "_") / "cnn.onnx")
+        work = Path(args.work) / "".join(c if c.isalnum() else "_" for c in name)
+        record = train(work, epochs=args.epochs, limit=args.limit, augment=cfg, deskew=use_deskew, seed=0)
+        rec = Recognizer.load(work / "cnn.onnx")
         row = {"mnist_holdout": record["holdout_accuracy"], "mnist_test": record["test_accuracy"]}
         row.update({s: round(score(rec, *eval_sets[s], use_deskew), 5) for s in SETS})
         row["seconds"] = round(time.time() - started, 1)

@@ -18,7 +18,8 @@ from recognizer.train import train  # noqa: E402
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--epochs", type=int, default=40)
+    parser.add_argument("--clean-epochs", type=int, default=3, help="final epochs without distortion")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--mnist", help="path to mnist.npz (default: $MNIST_NPZ, ../shared, download)")
@@ -31,7 +32,7 @@ def main() -> None:
     augment = AugmentConfig.none() if args.no_augment else AugmentConfig()
     record = train(
         args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,
-        name=args.name, verbose=args.verbose,
+        name=args.name, verbose=args.verbose, clean_epochs=args.clean_epochs,
     )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "

@@ -24,7 +24,7 @@ def test_onnx_matches_keras_with_trained_batch_norm(tmp_path):
     runtime = OnnxCnn(save_onnx(model, tmp_path / "m.onnx"))
     probs, features, conv1 = runtime.run(x, ("probs", "features", "conv1"))
     assert np.allclose(probs, expected, atol=1e-5)
-    assert features.shape == (5, 96) and conv1.shape[:2] == (5, 24)
+    assert features.shape == (5, 128) and conv1.shape[:2] == (5, 24)
     assert 3_000_000 < multiply_adds(model) < 8_000_000
 
 
