@@ -1,15 +1,19 @@
-"""`python -m recognizer evaluate|...`: the command-line edge of the package.
+"""`python -m recognizer read|evaluate`: the command-line edge of the package.
 
 Errors are one line on stderr (a traceback only with --verbose); exit status 2 for usage or
-input errors.
+input errors. `read` exits 0 when every image was read (an image without digits counts as read),
+1 when at least one file could not be read (the others are still read and printed), 2 for usage
+errors or a missing model.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 from .reader import MODEL_NAMES, Recognizer
 
@@ -33,6 +37,90 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+PROGRESS_MIN_FILES = 20  # fewer files finish before a progress bar would tell anything
+EXIT_SOME_FAILED = 1  # `read`: at least one file could not be read
+
+
+def expand_paths(paths: list[str]) -> Iterator[str]:
+    """Each given path, folders replaced by the images found under them (sorted), as strings."""
+    from .imageio import find_images
+
+    for given in paths:
+        if Path(given).is_dir():
+            for found in find_images(given):
+                yield str(Path(given) / found.relative_to(given))
+        else:
+            yield given
+
+
+def read_one(rec: Recognizer, path: str, args: argparse.Namespace) -> dict:
+    """`{"path", "text", "digits"}` for a readable image, `{"path", "error"}` otherwise."""
+    from .imageio import ImageError, load_image
+
+    try:
+        image = load_image(path)
+        reading = rec.read(image, fast=args.fast, min_confidence=args.min_confidence)
+    except (ImageError, ValueError, OSError, MemoryError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if not message.startswith(path):
+            message = f"{path}: {message}"
+        return {"path": path, "error": message}
+    return {"path": path, **reading.to_dict()}
+
+
+def format_line(result: dict) -> str:
+    """A readable line: `path: 123 45 / 678 (min confidence 0.97)`."""
+    if "error" in result:
+        return f"error: {result['error']}"
+    text = result["text"].replace("\n", " / ") if result["text"] else "(no digits)"
+    confidences = [d["confidence"] for d in result["digits"]]
+    low = f"  (lowest confidence {min(confidences):.2f})" if confidences else ""
+    return f"{result['path']}: {text}{low}"
+
+
+def wants_progress(files: int, json_mode: bool, stdout_tty: bool, stderr_tty: bool) -> bool:
+    """A progress bar (on stderr) for many files on a terminal; never when JSON goes to a pipe."""
+    return stderr_tty and files >= PROGRESS_MIN_FILES and not (json_mode and not stdout_tty)
+
+
+def cmd_read(args: argparse.Namespace) -> int:
+    paths = list(expand_paths(args.paths))
+    if not paths:
+        raise ValueError(f"no images found in {', '.join(args.paths)}")
+    rec = Recognizer.load(args.model)  # once for the whole batch
+    show_bar = wants_progress(len(paths), args.json, sys.stdout.isatty(), sys.stderr.isatty())
+    iterable = paths
+    write = print
+    if show_bar:
+        from tqdm import tqdm
+
+        iterable = tqdm(paths, unit="image", file=sys.stderr)
+        write = tqdm.write
+    failed = 0
+    csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
+    try:
+        writer = csv.writer(csv_file) if csv_file else None
+        if writer:
+            writer.writerow(["path", "text", "digits", "min_confidence", "error"])
+        for path in iterable:
+            result = read_one(rec, path, args)
+            failed += "error" in result
+            if args.json:
+                write(json.dumps(result))
+            elif "error" in result:
+                print(format_line(result), file=sys.stderr)
+            else:
+                write(format_line(result))
+            if writer:
+                confidences = [d["confidence"] for d in result.get("digits", [])]
+                writer.writerow([path, result.get("text", ""), len(confidences),
+                                 min(confidences) if confidences else "", result.get("error", "")])
+    finally:
+        if csv_file:
+            csv_file.close()
+    return EXIT_SOME_FAILED if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recognizer", description="Read handwritten digits.")
     parser.add_argument("--verbose", action="store_true", help="show tracebacks and library logs")
@@ -44,6 +132,21 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, help="use only the first N digits")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.set_defaults(func=cmd_evaluate)
+
+    rd = sub.add_parser(
+        "read", help="read the handwritten numbers in photos or scans",
+        description="Read handwritten numbers in images. Exit status: 0 every image read, "
+        "1 some file could not be read (the rest are still read), 2 usage error or missing model.",
+    )
+    rd.add_argument("paths", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files or folders (walked)")
+    out = rd.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object per image per line")
+    out.add_argument("--csv", metavar="FILE", help="also write path,text,digits,min_confidence,error rows")
+    rd.add_argument("--model", choices=MODEL_NAMES, default="cnn")
+    rd.add_argument("--fast", action="store_true", help="lower working resolution: faster, less accurate")
+    rd.add_argument("--min-confidence", type=float, default=0.0,
+                    help="drop digits read with less confidence than this (default 0: keep all)")
+    rd.set_defaults(func=cmd_read)
     return parser
 
 

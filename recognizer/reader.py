@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import preprocess
+from .result import Digit, Reading
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 TRAIN_COMMANDS = {"cnn": "python scripts/train_cnn.py"}
@@ -67,6 +68,17 @@ class Recognizer:
         """The CNN's temperature-scaled logits for prepared 28x28 inputs (used for calibration)."""
         return self.backend.run(batch28, ("logits",))[0]
 
+    def read(self, image: np.ndarray, fast: bool = False, min_confidence: float | None = None) -> Reading:
+        """Read every handwritten number in a page, canvas or camera frame.
+
+        `image`: any 2-D/3-D array `to_gray` accepts, dark ink on light paper or bright ink on dark.
+        Boxes are in `image`'s pixels; large images are segmented downscaled. `fast=True` works at a
+        lower resolution (webcam frames). Digits below `min_confidence` (default
+        READ_MIN_CONFIDENCE = 0: none) are dropped. A page without digits gives `Reading("", [])`.
+        """
+        level = READ_MIN_CONFIDENCE if min_confidence is None else min_confidence
+        return _read(self, image, fast, level)
+
 
 def _load_onnx(path: Path):
     from .runtime import OnnxCnn
@@ -81,3 +93,44 @@ def _load_onnx(path: Path):
         raise ModelError(
             f"model file {path} is unreadable ({first[:120]}); retrain it with `{command}`"
         ) from exc
+
+
+READ_MIN_CONFIDENCE = 0.0  # `read` reports every digit found, however unsure; callers may pass a reject level
+
+
+def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float) -> Reading:
+    """Segment, then classify all digits in one batched model call (plus one for split candidates)."""
+    from . import segment
+
+    seen: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # id(crop) -> (crop, proba, input)
+
+    def score(crops: list[np.ndarray]) -> np.ndarray:
+        batch = rec.prepare(crops)
+        proba = rec.proba_prepared(batch)
+        for crop, p, x in zip(crops, proba, batch, strict=True):
+            seen[id(crop)] = (crop, p, x)  # keeping the crop keeps its id unique
+        return proba.max(axis=1)
+
+    max_side = segment.FAST_MAX_SIDE if fast else segment.MAX_SIDE
+    layout = segment.find_digits(np.asarray(image), score=score, max_side=max_side)
+    todo = [s.crop for s in layout.segments if id(s.crop) not in seen]
+    if todo:
+        score(todo)
+    digits: list[Digit] = []
+    for s in layout.segments:
+        _, proba, model_input = seen[id(s.crop)]
+        label = int(proba.argmax())
+        if float(proba[label]) < min_confidence:
+            continue
+        digits.append(Digit(label, float(proba[label]), s.box, proba, model_input, s.line, s.number))
+    return Reading(_text(digits), digits)
+
+
+def _text(digits: list[Digit]) -> str:
+    """Digits of a number together, numbers of a line joined by a space, lines by a newline."""
+    lines: dict[int, dict[int, str]] = {}
+    for d in digits:
+        numbers = lines.setdefault(d.line, {})
+        numbers[d.number] = numbers.get(d.number, "") + str(d.label)
+    return "\n".join(" ".join(numbers[k] for k in sorted(numbers)) for _, numbers in sorted(lines.items()))
+

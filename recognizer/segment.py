@@ -1,0 +1,576 @@
+"""Find the digits in a whole image: ink map, components, cleaning, splitting and reading order.
+
+Pure functions on numpy arrays, no model: where touching digits must be split, the caller passes a
+`score` callback (crops -> confidence per crop) and the split whose pieces the model reads most
+confidently wins. The steps, each a small function:
+
+    ink = ink_layer(gray)            # 0..1 ink strength, paper/light removed (either polarity)
+    mask = binarize(ink)             # hysteresis threshold
+    mask = remove_rules(mask)        # ruled / printed lines
+    boxes = components(mask)         # connected components
+    boxes = merge_broken(boxes)      # a 5 whose top bar floats, a dotted 7
+    boxes = drop_specks(boxes)       # dirt, dots, leftovers of lines
+    pieces = split_touching(...)     # wide blobs -> several digits
+    order = group_lines(boxes)       # lines (tilt allowed) -> numbers -> digits
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from .preprocess import to_gray
+
+Box = tuple[int, int, int, int]  # (x, y, w, h)
+ScoreFn = Callable[[list[np.ndarray]], np.ndarray]  # digit crops -> (N,) confidence of the best class
+
+MAX_SIDE = 1600  # larger images are read downscaled: digits stay >= ~25 px in a 12 MP photo of a note
+FAST_MAX_SIDE = 800  # `fast=True` (webcam frames): half the pixels to touch, digits still >= 20 px
+POLARITY_MARGIN = 10.0  # grey levels around the background that are paper texture, not ink
+MIN_CONTRAST = 12.0  # an image whose grey levels span less than this holds no ink at all
+NOISE_SIGMAS_LOW = 4.0  # the low threshold stays this many noise sigmas above the background
+NOISE_SIGMAS_HIGH = 10.0  # and the strong level this many (noisy photos raise both)
+MIN_SIDE = 96  # tiny images (a lone 28x28 digit) are upscaled so strokes survive the morphology
+BACKGROUND_SCALE = 4  # estimate paper/light on a 1/4 image: light varies slowly, 16x fewer pixels
+BACKGROUND_KERNEL = 1 / 25  # paper estimate window, fraction of the longer side: wider than any stroke
+INK_LOW = 0.14  # hysteresis low threshold on ink strength: keeps faint anti-aliased edges of strokes
+INK_HIGH = 0.3  # a component needs some pixels this strong: sensor noise and paper texture never are
+INK_HIGH_OF_MAX = 0.45  # ... or this fraction of the page's strong ink, whichever is larger (grey pens)
+RULE_MIN_FRACTION = 0.3  # a ruled line spans at least this fraction of the image width
+RULE_ASPECT = 25  # and is this many times longer than thick; a 7's bar on a canvas is not
+MARGIN_FRACTION = 0.5  # edge-touching blobs longer than this fraction of the side are not writing
+MARGIN_ASPECT = 4  # ... or this elongated: a wedge of table in a corner (a lone 1 is thinner only upright)
+MIN_DIGIT_PX = 6  # components shorter than this (working pixels) are never digits
+SPECK_FRACTION = 0.3  # after merging, pieces smaller than this fraction of the digit height are dirt
+MAX_DIGIT_FRACTION = 3.0  # blobs taller than this many digit heights are shadows or page edges
+MERGE_OVERLAP = 0.5  # fragments overlapping this share of the narrower one's width belong together
+MERGE_GAP = 0.35  # ... when the vertical gap between them is below this fraction of a digit height
+MERGE_STACKED = 0.15  # pieces one above the other (this little overlap or gap) merge even when slanted
+MERGE_MAX_HEIGHT = 1.35  # ... and the merged box is no taller than this many digit heights
+SPLIT_ASPECT = 0.9  # wider than this times its height: maybe touching digits (a 4 and a 1 together)
+DIGIT_ASPECT = 0.75  # typical width/height of a handwritten digit (MNIST median without the 1s)
+MIN_PIECE = 0.12  # no cut closer to a blob's end than this many heights: a sliver is no digit
+CUT_SPACING = 0.1  # cut points at least this many heights apart (fewer crops to score)
+MAX_CUTS_PER_DIGIT = 4  # keep the lowest-ink cut points, this many per expected digit
+FEW_CUTS_BELOW = 1.2  # blobs narrower than this many heights are mostly one digit ...
+FEW_CUTS = 2  # ... and get only this many cut points (speed)
+MAX_PIECE = 1.6  # pieces wider than this many heights are never one digit (not scored)
+WIDE_DIGIT = 1.2  # width/height above this grows unlikely for one digit (MNIST p95 is 1.1) ...
+WIDE_SPREAD = 0.7  # ... with this spread (tuned on composed pages: the CNN's confidence decides most)
+NARROW_DIGIT = 0.2  # below this a piece is a sliver, not even a 1 ...
+NARROW_SPREAD = 0.08  # ... and quickly less likely
+CONFIDENCE_WEIGHT = 3.0  # the CNN's log-confidence counts this much against the width prior (tuned)
+LINE_OVERLAP = 0.4  # boxes sharing this fraction of the smaller height vertically are on one line
+LINE_REACH = 4.0  # ... and no more than this many digit heights apart horizontally (chained)
+LINE_EXTEND = 0.5  # a line piece whose centre is this close (heights) to another's fitted line joins it
+MAX_LINE_SLOPE = 0.2  # lines tilt at most ~11 degrees (a steeper fit comes from a stray box)
+LINE_SAME_ROW = 0.7  # boxes sharing this much height are on one line at any distance
+NUMBER_GAP = 0.6  # a gap wider than this fraction of the line's digit height starts a new number
+CROP_PAD = 2  # zero margin around a crop so the polarity vote sees background on the border
+
+
+@dataclass
+class Segment:
+    """One digit found: its box in the input image's pixels, its ink crop and its place in the text."""
+
+    box: Box
+    crop: np.ndarray  # float32 ink 0..1 (bright ink on black), working resolution
+    line: int = 0
+    number: int = 0
+
+
+@dataclass
+class Layout:
+    """Everything `find_digits` found, in reading order; `scale` maps working to input pixels."""
+
+    segments: list[Segment]
+    scale: float  # working pixels per input pixel
+
+    @property
+    def text_shape(self) -> list[list[int]]:
+        """Digits per number, per line: [[3, 2], [5]] for "123 45\\n67890"."""
+        shape: list[list[int]] = []
+        for s in self.segments:
+            while len(shape) <= s.line:
+                shape.append([])
+            while len(shape[s.line]) <= s.number:
+                shape[s.line].append(0)
+            shape[s.line][s.number] += 1
+        return shape
+
+
+def working_image(image: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarray, float]:
+    """Grey float32 0..255 at a resolution fit for segmentation, and the scale used.
+
+    8-bit photos take OpenCV's fast path (same luma weights as `to_gray`) and are resized before
+    going to float; everything else goes through `to_gray`, which also rejects non-images.
+    """
+    a = np.asarray(image)
+    if a.dtype == np.uint8 and a.ndim == 3 and a.shape[2] == 3 and a.size:
+        a = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
+    gray = a if (a.dtype == np.uint8 and a.ndim == 2 and a.size) else to_gray(a)
+    h, w = gray.shape
+    side = max(h, w)
+    scale = 1.0
+    if side > max_side:
+        scale = max_side / side
+    elif side < MIN_SIDE:
+        scale = MIN_SIDE / side
+    if scale != 1.0:
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
+    return gray.astype(np.float32, copy=False), scale
+
+
+def ink_is_dark(gray: np.ndarray) -> bool:
+    """Pen on paper (dark ink) or light ink on a dark canvas? Ink is what stands out from the
+    median (the background) by more than the noise: compare the mass of both tails."""
+    h, w = gray.shape
+    f = max(1, min(h, w) // 100)
+    size = (max(1, w // f), max(1, h // f))
+    small = gray if f == 1 else cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+    mid = float(np.median(small))
+    margin = max(POLARITY_MARGIN, 3.0 * 1.4826 * float(np.median(np.abs(small - mid))))
+    dark_mass = float(np.clip(mid - margin - small, 0, None).sum())
+    bright_mass = float(np.clip(small - mid - margin, 0, None).sum())
+    return dark_mass >= bright_mass
+
+
+def ink_layer(gray: np.ndarray) -> np.ndarray:
+    """Ink strength 0..1 per pixel with the paper and its uneven light divided out.
+
+    The background (paper under its light) is what a max filter wider than any stroke leaves;
+    light multiplies reflectance, so dark ink is 1 - gray/background. Bright ink on a dark canvas
+    is the difference over the remaining range.
+    """
+    h, w = gray.shape
+    gray = cv2.GaussianBlur(gray, (3, 3), 0)  # sensor/JPEG noise down ~2x, strokes keep their core
+    lo, hi, _, _ = cv2.minMaxLoc(gray)
+    if hi - lo < MIN_CONTRAST:  # one small digit is a tiny share of a page: extremes, not percentiles
+        return np.zeros_like(gray, dtype=np.float32)
+    dark = ink_is_dark(gray)
+    factor = BACKGROUND_SCALE if min(h, w) >= 8 * BACKGROUND_SCALE else 1
+    small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
+    k = max(3, int(max(h, w) * BACKGROUND_KERNEL / factor) | 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+    op = cv2.MORPH_CLOSE if dark else cv2.MORPH_OPEN  # closing removes dark strokes, opening bright
+    # no smoothing after the closing: it keeps a shadow's edge sharp, a blur would make it ink
+    background = cv2.morphologyEx(small, op, kernel, borderType=cv2.BORDER_REPLICATE)
+    background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+    if dark:
+        ink = 1.0 - gray / np.maximum(background, 1.0)
+    else:
+        ink = (gray - background) / np.maximum(255.0 - background, 32.0)
+    return np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
+
+
+def label_ink(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hysteresis in one labelling pass: (labels, stats, keep) where keep[label] marks components
+    above the low threshold that reach the strong-ink level somewhere."""
+    sample = ink[::3, ::3]
+    mid = float(np.median(sample))
+    sigma = 1.4826 * float(np.median(np.abs(sample - mid)))
+    top = float(np.percentile(sample, 99.9))
+    strong = max(INK_HIGH, INK_HIGH_OF_MAX * top, mid + NOISE_SIGMAS_HIGH * sigma)
+    low = (ink > max(min(INK_LOW, strong * 0.6), mid + NOISE_SIGMAS_LOW * sigma)).view(np.uint8)
+    n, labels, stats = _label(low)
+    keep = np.zeros(n, bool)
+    keep[labels[ink > strong]] = True
+    keep[0] = False
+    return labels, stats, keep
+
+
+def binarize(ink: np.ndarray) -> np.ndarray:
+    """Hysteresis: pixels above INK_LOW, in components that reach the strong-ink level somewhere."""
+    labels, _, keep = label_ink(ink)
+    return keep[labels].view(np.uint8)
+
+
+def remove_rules(mask: np.ndarray) -> np.ndarray:
+    """Erase long thin lines (ruled paper, form lines), tilted or not; digits crossing them keep the rest.
+
+    A component much wider than any number is a rule candidate: fit a straight line through the
+    centres of its thin columns (digit columns are thick and ignored), check that the line runs
+    along most of its width, and erase a band of the line's thickness along the fit.
+    """
+    h, w = mask.shape
+    n, labels, stats = _label(mask)
+    out = mask
+    for i in np.flatnonzero(stats[1:, cv2.CC_STAT_WIDTH] >= RULE_MIN_FRACTION * w) + 1:
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        own = labels[y : y + bh, x : x + bw] == i
+        counts = own.sum(axis=0)
+        cols = np.flatnonzero(counts)
+        if len(cols) < RULE_MIN_FRACTION * w:
+            continue
+        thickness = float(np.percentile(counts[cols], 25))  # the line alone; digits/margins are thicker
+        thin = cols[counts[cols] <= thickness * 1.5 + 1]
+        if len(thin) < RULE_MIN_FRACTION * w or bw < RULE_ASPECT * thickness:
+            continue
+        centres = (own[:, thin] * np.arange(bh)[:, None]).sum(axis=0) / counts[thin]
+        slope, offset = np.polyfit(thin, centres, 1)
+        near = np.abs(centres - (slope * thin + offset)) <= max(2.0, thickness)
+        if near.sum() < RULE_MIN_FRACTION * w:
+            continue  # not straight: a long scribble, not a rule
+        slope, offset = np.polyfit(thin[near], centres[near], 1)  # refit without stray columns
+        line_y = slope * np.arange(bw) + offset
+        band = np.abs(np.arange(bh)[:, None] - line_y[None]) <= thickness / 2 + 1.5
+        if out is mask:
+            out = mask.copy()
+        region = out[y : y + bh, x : x + bw]
+        region[band & own] = 0
+    return out
+
+
+def components(mask: np.ndarray) -> tuple[np.ndarray, list[Box]]:
+    """Label image and the boxes of connected ink components (index i -> label i + 1)."""
+    n, labels, stats = _label(mask)
+    return labels, [tuple(int(v) for v in stats[i, :4]) for i in range(1, n)]
+
+
+def _label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
+    """8-connected labelling with stats; BBDT is ~8x faster here than OpenCV's default choice."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, cv2.CV_32S, cv2.CCL_BBDT)
+    return n, labels, stats
+
+
+def is_margin(box: Box, shape: tuple[int, int]) -> bool:
+    """A blob touching the image edge and spanning much of it: the table or shadow beyond the page."""
+    x, y, w, h = box
+    touches = x == 0 or y == 0 or x + w == shape[1] or y + h == shape[0]
+    long = w > MARGIN_FRACTION * shape[1] or h > MARGIN_FRACTION * shape[0]
+    return touches and (long or w > MARGIN_ASPECT * h or h > 2 * MARGIN_ASPECT * w)
+
+
+def typical_height(boxes: Sequence[Box], areas: Sequence[int]) -> float:
+    """The digit height: median component height weighted by ink area (specks weigh nothing)."""
+    hs = np.array([b[3] for b in boxes], float)
+    ws = np.asarray(areas, float)
+    ok = hs >= MIN_DIGIT_PX
+    if not ok.any():
+        return 0.0
+    hs, ws = hs[ok], ws[ok]
+    order = np.argsort(hs)
+    cum = np.cumsum(ws[order])
+    return float(hs[order][np.searchsorted(cum, cum[-1] / 2)])
+
+
+def _union(a: Box, b: Box) -> Box:
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def merge_broken(
+    groups: list[list[int]], boxes: list[Box], digit_h: float
+) -> tuple[list[list[int]], list[Box]]:
+    """Join fragments stacked above each other into one digit (repeat until nothing changes)."""
+    groups, boxes = [list(g) for g in groups], list(boxes)
+    changed = True
+    while changed:
+        changed = False
+        order = sorted(range(len(boxes)), key=lambda i: boxes[i][0])
+        for ii, i in enumerate(order):
+            if not groups[i]:
+                continue
+            for j in order[ii + 1 :]:
+                if not groups[j]:
+                    continue
+                a, b = boxes[i], boxes[j]
+                if b[0] > a[0] + a[2]:
+                    break  # sorted by x: nothing further right overlaps a
+                overlap = min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0])
+                gap = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
+                union = _union(a, b)
+                above = gap >= -MERGE_STACKED * min(a[3], b[3]) and overlap >= -MERGE_STACKED * digit_h
+                if ((overlap >= MERGE_OVERLAP * min(a[2], b[2]) or above) and gap <= MERGE_GAP * digit_h
+                        and union[3] <= MERGE_MAX_HEIGHT * digit_h):
+                    groups[i] += groups[j]
+                    groups[j] = []
+                    boxes[i] = a = union
+                    changed = True
+    keep = [k for k, g in enumerate(groups) if g]
+    return [groups[k] for k in keep], [boxes[k] for k in keep]
+
+
+def is_digit_sized(box: Box, digit_h: float) -> bool:
+    """Not a speck, not a shadow: tall enough for a digit (a 1 is narrow, so height decides)."""
+    _, _, w, h = box
+    if h < MIN_DIGIT_PX or h > MAX_DIGIT_FRACTION * digit_h:
+        return False
+    return h >= SPECK_FRACTION * digit_h * 1.6 or (w >= SPECK_FRACTION * digit_h * 2 and h >= 0.5 * digit_h)
+
+
+def crop_of(ink: np.ndarray, labels: np.ndarray, group: Sequence[int], box: Box,
+            cols: tuple[int, int] | None = None) -> np.ndarray:
+    """The ink of the group's components inside `box` (columns `cols` only), others blanked."""
+    x, y, w, h = box
+    c0, c1 = cols if cols else (x, x + w)
+    lab = labels[y : y + h, c0:c1]
+    own = lab == group[0] + 1 if len(group) == 1 else np.isin(lab, np.asarray(group) + 1)
+    own = cv2.dilate(own.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # soft edges too
+    crop = np.where(own, ink[y : y + h, c0:c1], 0.0).astype(np.float32)
+    return np.pad(crop, CROP_PAD)
+
+
+def cut_points(profile: np.ndarray, height: int) -> list[int]:
+    """Candidate columns to cut a wide blob at: ink-profile minima plus equal divisions, 0 and w.
+
+    Over-segmenting is cheap: the scorer and the search in `best_path` pick which cuts to use.
+    """
+    w = len(profile)
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    inner = smooth[1:-1]
+    minima = np.flatnonzero((inner <= smooth[:-2]) & (inner <= smooth[2:])) + 1
+    k0 = w / (DIGIT_ASPECT * height)
+    equal = [round(w * j / k) for k in {max(2, int(np.floor(k0))), int(np.ceil(k0)) + 1} for j in range(1, k)]
+    min_piece = MIN_PIECE * height
+    points = sorted({int(c) for c in (*minima, *equal) if min_piece <= c <= w - min_piece})
+    kept: list[int] = []
+    for c in sorted(points, key=lambda c: smooth[c]):  # lowest ink first, then thin out neighbours
+        if all(abs(c - k) >= CUT_SPACING * height for k in kept):
+            kept.append(c)
+    few = w < FEW_CUTS_BELOW * height
+    budget = FEW_CUTS if few else MAX_CUTS_PER_DIGIT * max(1, round(k0))
+    return [0, *sorted(kept[:budget]), w]
+
+
+def width_prior(aspect: float) -> float:
+    """Log-prior of a piece's width/height as one digit: flat for 1s to wide 0s, falling outside."""
+    if aspect > WIDE_DIGIT:
+        return -0.5 * ((aspect - WIDE_DIGIT) / WIDE_SPREAD) ** 2
+    if aspect < NARROW_DIGIT:
+        return -(((NARROW_DIGIT - aspect) / NARROW_SPREAD) ** 2)
+    return 0.0
+
+
+def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+    """The pieces (between cut points) maximizing the summed log-confidence and width prior.
+
+    A sum, not a mean: every extra piece costs its own doubt, so a confident whole beats halves.
+    """
+    n = len(points)
+    best = [-np.inf] * n
+    back = [0] * n
+    best[0] = 0.0
+    for j in range(1, n):
+        for i in range(j):
+            c = conf.get((i, j))
+            if c is None or best[i] == -np.inf:
+                continue
+            prior = width_prior((points[j] - points[i]) / height)
+            s = best[i] + CONFIDENCE_WEIGHT * np.log(max(c, 1e-6)) + prior
+            if s > best[j]:
+                best[j], back[j] = s, i
+    if best[-1] == -np.inf:
+        return []  # no chain of scored pieces spans the blob
+    path, j = [], n - 1
+    while j > 0:
+        path.append((back[j], j))
+        j = back[j]
+    return path[::-1]
+
+
+def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]], boxes: list[Box],
+                   score: ScoreFn | None) -> list[tuple[Box, np.ndarray]]:
+    """Each digit-sized group as (box, crop); wide ones split into the pieces the scorer reads best.
+
+    A wide blob gets candidate cut points; every piece between two cut points that could be one
+    digit is a crop, and all crops of all wide blobs go to `score` in ONE call. `best_path` then
+    picks the cuts. Without a scorer, the blob is cut at the width estimate's count.
+    """
+    out: list[list[tuple[Box, np.ndarray]]] = []
+    pending: list[tuple[int, Box, list[int], dict[tuple[int, int], int], dict]] = []
+    all_crops: list[np.ndarray] = []
+    for group, box in zip(groups, boxes, strict=True):
+        x, y, w, h = box
+        whole = (box, crop_of(ink, labels, group, box))
+        if w <= SPLIT_ASPECT * h:
+            out.append([whole])
+            continue
+        lab = labels[y : y + h, x : x + w]
+        profile = (np.isin(lab, np.asarray(group) + 1) * ink[y : y + h, x : x + w]).sum(axis=0)
+        points = cut_points(profile, h)
+        pieces: dict[tuple[int, int], tuple[Box, np.ndarray]] = {}
+        for i in range(len(points)):
+            for j in range(i + 1, len(points)):
+                a, b = points[i], points[j]
+                if (b - a) > MAX_PIECE * h:
+                    break
+                crop = whole[1] if (a, b) == (0, w) else crop_of(ink, labels, group, box, (x + a, x + b))
+                if float(crop.max()) > INK_HIGH:
+                    pieces[(i, j)] = (_tight((x + a, y, b - a, h), crop), crop)
+        if score is None:
+            k = max(1, round(w / (DIGIT_ASPECT * h)))
+            cuts = [round(w * j / k) for j in range(k + 1)]
+            out.append([(_tight((x + a, y, b - a, h), c), c) for a, b in zip(cuts, cuts[1:], strict=False)
+                        for c in [crop_of(ink, labels, group, box, (x + a, x + b))] if c.max() > INK_HIGH])
+            continue
+        index = {key: len(all_crops) + n for n, key in enumerate(pieces)}
+        all_crops.extend(c for _, c in pieces.values())
+        pending.append((len(out), box, points, index, pieces))
+        out.append([whole])
+    if pending:
+        conf = np.asarray(score(all_crops), float)
+        for slot, box, points, index, pieces in pending:
+            path = best_path(points, box[3], {key: float(conf[k]) for key, k in index.items()})
+            if path:
+                out[slot] = [pieces[key] for key in path]
+    flat = [item for items in out for item in items]
+    return [(b, c) for b, c in flat if c.max() > INK_HIGH]
+
+
+def _tight(box: Box, crop: np.ndarray) -> Box:
+    """Shrink a piece's box to its ink (crop includes CROP_PAD)."""
+    x, y, w, h = box
+    bx, by, bw, bh = cv2.boundingRect((crop > INK_LOW).astype(np.uint8))
+    if bw == 0:
+        return box
+    return (x + bx - CROP_PAD, y + by - CROP_PAD, bw, bh)
+
+
+def group_lines(boxes: Sequence[Box]) -> list[list[list[int]]]:
+    """Indices of `boxes` as lines (top to bottom) of numbers (left to right) of digits.
+
+    Boxes that overlap vertically and stand near each other chain into a line, so a slightly
+    tilted line stays one line. Within a line a gap wider than NUMBER_GAP digit heights starts a
+    new number; touching or overlapping digits stay in one number.
+    """
+    n = len(boxes)
+    if n == 0:
+        return []
+    b = np.asarray(boxes, float)
+    x0, y0, w, h = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+    top, bottom = y0, y0 + h
+    v_overlap = np.minimum(bottom[:, None], bottom[None]) - np.maximum(top[:, None], top[None])
+    min_h = np.minimum(h[:, None], h[None])
+    h_gap = np.maximum(x0[:, None], x0[None]) - np.minimum((x0 + w)[:, None], (x0 + w)[None])
+    reach = LINE_REACH * np.maximum(h[:, None], h[None])
+    linked = ((v_overlap >= LINE_OVERLAP * min_h) & (h_gap <= reach)) | (v_overlap >= LINE_SAME_ROW * min_h)
+    line_of = _connected(linked)
+    lines: dict[int, list[int]] = {}
+    for i, lab in enumerate(line_of):
+        lines.setdefault(lab, []).append(i)
+    ordered = _join_along(list(lines.values()), x0 + w / 2, y0 + h / 2, h)
+    ordered = sorted(ordered, key=lambda idx: float(np.mean(y0[idx] + h[idx] / 2)))
+    result = []
+    for idx in ordered:
+        idx = sorted(idx, key=lambda i: x0[i] + w[i] / 2)
+        line_h = float(np.median(h[idx]))
+        numbers = [[idx[0]]]
+        right = x0[idx[0]] + w[idx[0]]
+        for i in idx[1:]:
+            if x0[i] - right > NUMBER_GAP * line_h:
+                numbers.append([])
+            numbers[-1].append(i)
+            right = max(right, x0[i] + w[i])
+        result.append(numbers)
+    return result
+
+
+def _join_along(lines: list[list[int]], cx: np.ndarray, cy: np.ndarray, h: np.ndarray) -> list[list[int]]:
+    """Join line pieces that continue each other: side by side, each on the other's extended line.
+
+    Numbers far apart on one tilted line do not overlap vertically; the fitted line of a piece
+    with several digits predicts where the other piece should sit.
+    """
+    def own_slope(idx: list[int]) -> float | None:
+        xs = cx[idx]
+        if len(idx) >= 3 and np.ptp(xs) > 2 * float(np.median(h[idx])):
+            return float(np.clip(np.polyfit(xs, cy[idx], 1)[0], -MAX_LINE_SLOPE, MAX_LINE_SLOPE))
+        return None  # too short to tell: use the page's tilt
+
+    def fit(idx: list[int]) -> tuple[float, float, float, float]:
+        slope = own_slope(idx)
+        slope = page_slope if slope is None else slope
+        return slope, float(np.mean(cx[idx])), float(np.mean(cy[idx])), float(np.median(h[idx]))
+
+    slopes = [v for v in map(own_slope, lines) if v is not None]
+    page_slope = float(np.median(slopes)) if slopes else 0.0  # camera tilt is shared by all lines
+
+    joined = True
+    while joined and len(lines) > 1:
+        joined = False
+        fits = [fit(idx) for idx in lines]
+        for a in range(len(lines)):
+            for b in range(a + 1, len(lines)):
+                (sa, xa, ya, ha), (sb, xb, yb, hb) = fits[a], fits[b]
+                apart = min(cx[lines[b]]) > max(cx[lines[a]]) or min(cx[lines[a]]) > max(cx[lines[b]])
+                slope = sa if len(lines[a]) >= len(lines[b]) else sb
+                off = abs(ya + slope * (xb - xa) - yb)
+                if apart and off <= LINE_EXTEND * min(ha, hb):
+                    lines[a] = lines[a] + lines[b]
+                    del lines[b]
+                    joined = True
+                    break
+            if joined:
+                break
+    return lines
+
+
+def _connected(adjacency: np.ndarray) -> list[int]:
+    """Connected-component label of each node of a boolean adjacency matrix."""
+    n = len(adjacency)
+    label = [-1] * n
+    for start in range(n):
+        if label[start] >= 0:
+            continue
+        label[start] = start
+        stack = [start]
+        while stack:
+            i = stack.pop()
+            for j in np.flatnonzero(adjacency[i]):
+                if label[j] < 0:
+                    label[j] = start
+                    stack.append(int(j))
+    return label
+
+
+def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int = MAX_SIDE) -> Layout:
+    """The digits of a page/canvas/frame in reading order, boxes in the input's pixels.
+
+    `score` (optional) reads candidate crops and returns each one's best-class confidence; it is
+    used only to choose how to split touching digits. `max_side` bounds the working resolution.
+    """
+    gray, scale = working_image(image, max_side)
+    ink = ink_layer(gray)
+    labels, stats, keep = label_ink(ink)
+    if (keep & (stats[:, cv2.CC_STAT_WIDTH] >= RULE_MIN_FRACTION * ink.shape[1])).any():
+        mask = keep[labels].view(np.uint8)
+        cleaned = remove_rules(mask)
+        if cleaned is not mask:  # lines were erased: label what is left
+            _, labels, stats = _label(cleaned)
+            keep = np.ones(len(stats), bool)
+            keep[0] = False
+    boxes = [(int(a), int(b), int(c), int(d)) for a, b, c, d in stats[1:, :4]]
+    big = [i for i, b in enumerate(boxes)
+           if keep[i + 1] and (b[3] >= 2 or b[2] >= 2) and not is_margin(b, ink.shape)]
+    if not big:
+        return Layout([], scale)
+    digit_h = typical_height([boxes[i] for i in big], stats[1:, cv2.CC_STAT_AREA][big])
+    if digit_h <= 0:
+        return Layout([], scale)
+    groups, merged = merge_broken([[i] for i in big], [boxes[i] for i in big], digit_h)
+    keep = [k for k, b in enumerate(merged) if is_digit_sized(b, digit_h)]
+    pieces = split_touching(ink, labels, [groups[k] for k in keep], [merged[k] for k in keep], score)
+    order = group_lines([p[0] for p in pieces])
+    segments = []
+    for li, numbers in enumerate(order):
+        for ni, number in enumerate(numbers):
+            for i in number:
+                box, crop = pieces[i]
+                segments.append(Segment(to_input_box(box, scale, image.shape), crop, li, ni))
+    return Layout(segments, scale)
+
+
+def to_input_box(box: Box, scale: float, shape: tuple[int, ...]) -> Box:
+    """A working-resolution box in the input image's pixels, clipped to the image."""
+    x, y, w, h = box
+    x0, y0 = int(np.floor(x / scale)), int(np.floor(y / scale))
+    x1, y1 = int(np.ceil((x + w) / scale)), int(np.ceil((y + h) / scale))
+    x0, y0 = max(0, x0), max(0, y0)
+    x1, y1 = min(shape[1], x1), min(shape[0], y1)
+    return (x0, y0, x1 - x0, y1 - y0)

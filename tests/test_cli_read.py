@@ -1,0 +1,145 @@
+"""`python -m recognizer read`: the JSON contract, batches with bad files, exit status."""
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from recognizer import cli, synth
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def pages(mnist, tmp_path_factory):
+    """A folder of three composed photos, a sub-folder with a corrupt and a blank file."""
+    source = synth.load_source(("mnist",))
+    root = tmp_path_factory.mktemp("photos")
+    texts = {}
+    for i, tier in enumerate(("clean", "clean", "multiline")):
+        page = synth.compose_page(np.random.default_rng([9, i]), source, tier)
+        path = root / f"page{i}.png"
+        cv2.imwrite(str(path), page.image)
+        texts[str(path)] = page.text
+    (root / "sub").mkdir()
+    (root / "sub" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    cv2.imwrite(str(root / "sub" / "blank.png"), np.full((100, 150), 255, np.uint8))
+    (root / "readme.txt").write_text("not picked up by the folder walk")
+    return root, texts
+
+
+def run(capsys, *args):
+    code = cli.main(["read", *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_json_lines_in_given_order(pages, capsys, cnn):
+    root, texts = pages
+    order = [root / "page2.png", root / "page0.png"]
+    code, out, err = run(capsys, *order, "--json")
+    assert code == 0 and err == ""
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [d["path"] for d in lines] == [str(p) for p in order]
+    for d in lines:
+        assert set(d) == {"path", "text", "digits"}
+        for digit in d["digits"]:
+            assert set(digit) == {"label", "confidence", "box"}
+            assert isinstance(digit["label"], int) and isinstance(digit["confidence"], float)
+            assert len(digit["box"]) == 4 and all(isinstance(v, int) for v in digit["box"])
+        digits = d["text"].replace(" ", "").replace("\n", "")
+        assert digits == "".join(str(x["label"]) for x in d["digits"])
+    assert lines[1]["text"] == texts[str(order[1])]
+
+
+def test_folder_with_a_corrupt_file(pages, capsys, cnn):
+    root, _ = pages
+    code, out, err = run(capsys, root, "--json")
+    assert code == cli.EXIT_SOME_FAILED
+    lines = [json.loads(line) for line in out.splitlines()]
+    names = [Path(d["path"]).relative_to(root).as_posix() for d in lines]
+    assert names == ["page0.png", "page1.png", "page2.png", "sub/blank.png", "sub/corrupt.jpg"]
+    bad = lines[-1]
+    assert set(bad) == {"path", "error"} and "\n" not in bad["error"] and "corrupt.jpg" in bad["error"]
+    assert lines[3]["text"] == "" and lines[3]["digits"] == []
+    assert all("text" in d for d in lines[:4])
+
+
+def test_readable_lines_and_errors_on_stderr(pages, capsys, cnn):
+    root, texts = pages
+    missing = root / "missing.png"
+    code, out, err = run(capsys, root / "page0.png", missing)
+    assert code == 1
+    assert out.strip().startswith(f"{root / 'page0.png'}: {texts[str(root / 'page0.png')]}")
+    assert err.strip() == f"error: {missing}: file not found"
+
+
+def test_csv_output(pages, capsys, tmp_path, cnn):
+    root, texts = pages
+    target = tmp_path / "out.csv"
+    code, _, _ = run(capsys, root / "page1.png", root / "sub" / "corrupt.jpg", "--csv", target)
+    assert code == 1
+    rows = list(csv.DictReader(target.open()))
+    assert [r["path"] for r in rows] == [str(root / "page1.png"), str(root / "sub" / "corrupt.jpg")]
+    assert rows[0]["text"] == texts[str(root / "page1.png")] and rows[0]["error"] == ""
+    assert rows[1]["error"] and rows[1]["text"] == ""
+
+
+def test_svc_model_option(pages, capsys, svc):
+    root, _ = pages
+    code, out, _ = run(capsys, root / "page0.png", "--json", "--model", "svc")
+    assert code == 0 and json.loads(out)["digits"]
+
+
+def test_usage_errors_exit_2(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code, _, err = run(capsys, tmp_path / "empty")
+    assert code == 2 and err.startswith("error: no images found")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["read", "x.png", "--json", "--csv", "y.csv"])  # mutually exclusive
+    assert info.value.code == 2
+
+
+def test_missing_model_exit_2(pages, capsys, monkeypatch, tmp_path):
+    root, _ = pages
+    monkeypatch.setattr("recognizer.reader.MODELS_DIR", tmp_path)
+    code, out, err = run(capsys, root / "page0.png")
+    assert code == 2 and out == "" and "not found" in err and len(err.strip().splitlines()) == 1
+
+
+def test_model_loaded_once_per_batch(pages, capsys, monkeypatch, cnn):
+    root, _ = pages
+    loads = []
+    original = cli.Recognizer.load
+
+    def counting(*args, **kwargs):
+        loads.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(cli.Recognizer, "load", counting)
+    run(capsys, root, "--json")
+    assert len(loads) == 1
+
+
+def test_real_entry_point_on_a_pipe(pages, cnn):
+    root, texts = pages
+    path = root / "page0.png"
+    out = subprocess.run([sys.executable, "-m", "recognizer", "read", str(path), "--json"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stderr == ""  # no progress bar, no log noise on a pipe
+    assert json.loads(out.stdout)["text"] == texts[str(path)]
+
+
+def test_progress_bar_only_on_a_terminal_with_many_files():
+    many = cli.PROGRESS_MIN_FILES
+    assert cli.wants_progress(many, json_mode=False, stdout_tty=True, stderr_tty=True)
+    assert cli.wants_progress(many, json_mode=False, stdout_tty=False, stderr_tty=True)  # plain to a file
+    assert not cli.wants_progress(many - 1, json_mode=False, stdout_tty=True, stderr_tty=True)
+    assert not cli.wants_progress(many, json_mode=True, stdout_tty=False, stderr_tty=True)  # JSON pipe
+    assert cli.wants_progress(many, json_mode=True, stdout_tty=True, stderr_tty=True)
+    assert not cli.wants_progress(many, json_mode=False, stdout_tty=True, stderr_tty=False)

@@ -1,0 +1,128 @@
+"""Loading photos and scans: every odd format, and a clear one-line error for every bad file."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from recognizer import imageio
+from recognizer.imageio import ImageError, load_image
+
+
+def sample() -> np.ndarray:
+    """A 60x100 grey image with a dark bar on the left half: orientation is visible."""
+    a = np.full((60, 100), 230, np.uint8)
+    a[10:50, 10:40] = 20
+    return a
+
+
+def test_grayscale_png(tmp_path):
+    path = tmp_path / "g.png"
+    Image.fromarray(sample()).save(path)
+    out = load_image(path)
+    assert out.dtype == np.uint8 and np.array_equal(out, sample())
+
+
+def test_rgb_jpeg(tmp_path):
+    path = tmp_path / "c.jpg"
+    Image.fromarray(np.dstack([sample()] * 3)).save(path, quality=95)
+    out = load_image(path)
+    assert out.shape == (60, 100) and abs(int(out[30, 20]) - 20) < 10 and abs(int(out[30, 80]) - 230) < 10
+
+
+def test_exif_rotation_is_applied(tmp_path):
+    path = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 degrees clockwise to view
+    Image.fromarray(np.dstack([sample()] * 3)).save(path, exif=exif, quality=95)
+    out = load_image(path)
+    assert out.shape == (100, 60)  # upright: the landscape sensor image becomes portrait
+    assert out[20, 30] < 60 and out[80, 30] > 200  # the bar moved from the left to the top
+
+
+def test_rgba_transparency_becomes_white(tmp_path):
+    rgba = np.zeros((60, 100, 4), np.uint8)
+    rgba[10:50, 10:40] = (0, 0, 0, 255)  # opaque black ink on a fully transparent background
+    path = tmp_path / "a.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    out = load_image(path)
+    assert out[30, 20] == 0 and out[30, 80] == 255
+
+
+def test_la_and_palette_with_transparency(tmp_path):
+    la = Image.fromarray(np.dstack([sample(), np.full((60, 100), 255, np.uint8)]), "LA")
+    la.save(tmp_path / "la.png")
+    assert np.array_equal(load_image(tmp_path / "la.png"), sample())
+    pal = Image.fromarray(np.dstack([sample()] * 3)).convert("P", palette=Image.ADAPTIVE, colors=4)
+    pal.save(tmp_path / "p.png", transparency=int(pal.getpixel((80, 30))))
+    out = load_image(tmp_path / "p.png")
+    assert out[30, 80] == 255 and out[30, 20] < 60
+
+
+def test_sixteen_bit_png(tmp_path):
+    a16 = (sample().astype(np.uint16) * 257)
+    path = tmp_path / "deep.png"
+    Image.fromarray(a16).save(path)
+    out = load_image(path)
+    assert out.dtype == np.uint16 and out[30, 20] == 20 * 257 and out[30, 80] == 230 * 257
+
+
+def test_one_bit_cmyk_and_tiny(tmp_path):
+    Image.fromarray(sample() > 128).save(tmp_path / "b.png")
+    assert set(np.unique(load_image(tmp_path / "b.png"))) == {0, 255}
+    Image.fromarray(np.dstack([sample()] * 3)).convert("CMYK").save(tmp_path / "k.jpg")
+    assert load_image(tmp_path / "k.jpg").shape == (60, 100)
+    Image.new("L", (1, 1), 0).save(tmp_path / "t.png")
+    assert load_image(tmp_path / "t.png").shape == (1, 1)
+
+
+def test_too_large_is_refused_without_decoding(tmp_path, monkeypatch):
+    Image.fromarray(sample()).save(tmp_path / "big.png")
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 1000)
+    with pytest.raises(ImageError, match="too large"):
+        load_image(tmp_path / "big.png")
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("notes.txt", b"123 not an image\n", "not an image"),
+        ("fake.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "cannot read image|not an image"),
+        ("empty.png", b"", "empty file"),
+    ],
+)
+def test_bad_files_give_one_line_errors(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(ImageError, match=message) as info:
+        load_image(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_truncated_files(tmp_path, fmt):
+    buffer = io.BytesIO()
+    noisy = np.random.default_rng(0).integers(0, 255, (200, 300), dtype=np.uint8)
+    Image.fromarray(noisy).save(buffer, fmt)
+    path = tmp_path / f"cut.{fmt.lower()}"
+    path.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(ImageError, match="truncated|cannot read") as info:
+        load_image(path)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ImageError, match="not found"):
+        load_image(tmp_path / "nope.png")
+    with pytest.raises(ImageError, match="folder"):
+        load_image(tmp_path)
+
+
+def test_find_images_walks_sorted_and_skips_hidden(tmp_path):
+    (tmp_path / "b").mkdir()
+    (tmp_path / ".hidden").mkdir()
+    for rel in ("b/2.png", "a.JPG", ".hidden/x.png", "notes.txt", "b/1.jpeg"):
+        (tmp_path / rel).write_bytes(b"x")
+    found = [p.relative_to(tmp_path).as_posix() for p in imageio.find_images(tmp_path)]
+    assert found == ["a.JPG", "b/1.jpeg", "b/2.png"]

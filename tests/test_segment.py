@@ -1,0 +1,167 @@
+"""Segmentation on constructed pages whose digit boxes are known."""
+
+import cv2
+import numpy as np
+import pytest
+
+from recognizer import segment, synth
+
+
+def iou(a, b) -> float:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy / (a[2] * a[3] + b[2] * b[3] - ix * iy)
+
+
+@pytest.fixture(scope="module")
+def digits(mnist):
+    """A few clean MNIST test digits (no very wide ones, so no split is needed)."""
+    x, y = mnist["x_test"], mnist["y_test"]
+    keep = [i for i in range(200) if cv2.boundingRect((x[i] > 60).astype(np.uint8))[2] < 18][:12]
+    return [x[i] for i in keep], [int(y[i]) for i in keep]
+
+
+def paper(ink: np.ndarray, paper_level=230.0, pen=40.0) -> np.ndarray:
+    return (paper_level * (1 - ink) + pen * ink).astype(np.uint8)
+
+
+def page_of(digits, layout, size=(900, 500), height=60):
+    """Paper with numbers: layout is a list of (n_digits, x, y) per number; returns image, boxes."""
+    images, _ = digits
+    placements, k = [], 0
+    for n, x, y in layout:
+        placements.append(synth.Placement(images[k : k + n], [0] * n, x, y, height, [12] * (n - 1)))
+        k += n
+    ink, boxes = synth.render_numbers(size, placements)
+    return ink, boxes
+
+
+def assert_found(layout, boxes):
+    found = [s.box for s in layout.segments]
+    flat = [b for number in boxes for b in number]
+    assert len(found) == len(flat), (found, flat)
+    for b in flat:
+        assert max(iou(b, f) for f in found) > 0.7
+
+
+def test_clean_page_boxes_lines_and_numbers(digits):
+    ink, boxes = page_of(digits, [(3, 60, 60), (2, 500, 60), (4, 100, 260)])
+    layout = segment.find_digits(paper(ink))
+    assert_found(layout, boxes)
+    assert layout.text_shape == [[3, 2], [4]]
+    # reading order: left to right within a line, lines top to bottom
+    xs = [s.box[0] for s in layout.segments if s.line == 0]
+    assert xs == sorted(xs)
+    assert all(s.line == 1 for s in layout.segments[5:])
+
+
+def test_either_polarity(digits):
+    ink, boxes = page_of(digits, [(4, 80, 100)])
+    bright_on_dark = (ink * 255).astype(np.uint8)
+    assert_found(segment.find_digits(bright_on_dark), boxes)
+    assert_found(segment.find_digits(paper(ink)), boxes)
+
+
+def test_blank_and_noise_pages_have_no_digits():
+    rng = np.random.default_rng(0)
+    assert segment.find_digits(np.full((480, 640), 255, np.uint8)).segments == []
+    assert segment.find_digits(np.zeros((480, 640), np.uint8)).segments == []
+    noisy = np.clip(rng.normal(200, 6, (480, 640)), 0, 255).astype(np.uint8)
+    assert segment.find_digits(noisy).segments == []
+
+
+def test_uneven_light_and_shadow(digits):
+    ink, boxes = page_of(digits, [(4, 80, 100), (3, 200, 300)])
+    h, w = ink.shape
+    light = np.linspace(1.0, 0.45, w)[None, :] * np.ones((h, 1))
+    light[:, : w // 3] *= 0.7  # a hard shadow edge across the page
+    image = (paper(ink).astype(np.float32) * light).astype(np.uint8)
+    layout = segment.find_digits(image)
+    assert_found(layout, boxes)
+    assert layout.text_shape == [[4], [3]]
+
+
+def test_ruled_lines_and_specks_are_not_digits(digits):
+    ink, boxes = page_of(digits, [(4, 80, 100), (3, 200, 300)])
+    for y in (163, 362, 450):
+        cv2.line(ink, (0, y), (899, y + 12), 0.5, 2, cv2.LINE_AA)  # tilted, touching the digits
+    for x, y in [(30, 30), (600, 220), (820, 400), (450, 470)]:
+        cv2.circle(ink, (x, y), 3, 0.9, -1)
+    layout = segment.find_digits(paper(ink))
+    assert_found(layout, boxes)
+
+
+def test_broken_stroke_is_merged(digits):
+    images, _ = digits
+    ink, boxes = page_of(digits, [(3, 80, 100)])
+    x, y, w, h = boxes[0][1]
+    ink[y + h // 2 - 3 : y + h // 2 + 3, x : x + w] = 0  # cut the middle digit in two
+    layout = segment.find_digits(paper(ink))
+    assert_found(layout, boxes)
+
+
+def test_tilted_line_stays_one_line():
+    boxes = [(40 + 60 * i, 100 + 9 * i, 40, 55) for i in range(8)]  # 8 digits climbing ~9 degrees
+    boxes += [(40 + 60 * i, 300, 40, 55) for i in range(3)]
+    assert segment.group_lines(boxes) == [[list(range(8))], [[8, 9, 10]]]
+
+
+def test_numbers_split_by_gap():
+    h = 50
+    xs = [0, 45, 90, 90 + 40 + int(1.5 * 0.8 * h), 0]
+    boxes = [(x, 0, 36, h) for x in xs[:4]]
+    assert segment.group_lines(boxes) == [[[0, 1, 2], [3]]]
+    touching = [(0, 0, 40, h), (35, 0, 40, h)]  # overlapping digits: one number
+    assert segment.group_lines(touching) == [[[0, 1]]]
+    assert segment.group_lines([]) == []
+
+
+def test_touching_digits_split_by_the_scorer(digits):
+    images, labels = digits
+    wide = [im for im, label in zip(images, labels, strict=True) if label != 1][:3]
+    for overlap in range(2, 14):  # the least overlap that makes the three digits one blob
+        placement = synth.Placement(wide, [0] * 3, 80, 80, 70, [-overlap, -overlap])
+        ink, boxes = synth.render_numbers((500, 250), [placement])
+        image = paper(ink)
+        _, blobs = segment.components(segment.binarize(segment.ink_layer(image.astype(np.float32))))
+        if len(blobs) == 1:
+            break
+    assert len(blobs) == 1  # the three digits really touch
+    true_widths = np.array([b[2] for b in boxes[0]])
+    seen = []
+
+    def score(crops):  # a stand-in for the CNN: confident when a crop is about one true digit wide
+        seen.append(len(crops))
+        widths = np.array([cv2.boundingRect((c > 0.3).astype(np.uint8))[2] for c in crops])
+        close = np.abs(widths[:, None] - true_widths[None]).min(axis=1) <= 0.15 * true_widths.min()
+        return np.where(close, 0.99, 0.2)
+
+    layout = segment.find_digits(image, score=score)
+    assert len(seen) == 1  # every candidate of every blob in one call
+    assert len(layout.segments) == 3
+    for found, true in zip(layout.segments, boxes[0], strict=True):
+        assert abs((found.box[0] + found.box[2] / 2) - (true[0] + true[2] / 2)) < 0.3 * true[2]
+
+
+def test_large_image_boxes_in_original_pixels(digits):
+    ink, boxes = page_of(digits, [(3, 60, 60)], size=(600, 300))
+    image = paper(ink)
+    big = cv2.resize(image, None, fx=5, fy=5, interpolation=cv2.INTER_LINEAR)  # 3000x1500
+    layout = segment.find_digits(big)
+    assert layout.scale < 1
+    scaled = [[tuple(v * 5 for v in b) for b in number] for number in boxes]
+    assert_found(layout, scaled)
+
+
+def test_tiny_single_digit(mnist):
+    layout = segment.find_digits(mnist["x_test"][0])
+    assert len(layout.segments) == 1
+    x, y, w, h = layout.segments[0].box
+    assert 0 <= x and x + w <= 28 and 0 <= y and y + h <= 28 and h > 12
+
+
+def test_rejects_non_images():
+    with pytest.raises(ValueError):
+        segment.find_digits(np.zeros((0, 10)))
+    with pytest.raises(ValueError):
+        segment.find_digits(np.zeros((4, 4, 4, 4)))
