@@ -1,0 +1,416 @@
+"""`python cam.py`: hold handwritten numbers up to a webcam and read them live.
+
+The thin OpenCV edge of the product: it opens a camera, a video file or an image, sends each
+frame (or the region of interest) through `Recognizer.read` (one batched model call per frame),
+steadies the per-frame results with `recognizer.tracking.Tracker`, and draws boxes, labels and a
+status bar. `--headless --json` prints one JSON line per frame instead of showing a window.
+
+Keys: space pause, S save the annotated frame and the reading, M switch CNN/SVC, R clear the
+region of interest, Q or Esc quit. Drag with the mouse to choose a region of interest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own log lines are not for users: we explain
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from recognizer import ModelError, Reading, Recognizer  # noqa: E402
+from recognizer.tracking import Tracker  # noqa: E402
+
+Box = tuple[int, int, int, int]
+
+READ_RETRIES = 5  # a camera that returns no frame this many times in a row has stopped
+RETRY_WAIT_S = 0.2  # pause between retries: USB cameras drop out for a moment when re-negotiating
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
+STATUS_BAR_H = 52  # px under the video for the reading, the frame rate and the model
+MIN_ROI_SIDE = 16  # a drag smaller than this is a click, not a region
+FPS_SMOOTHING = 0.9  # exponential average of the frame rate: readable, yet follows a change in a second
+WINDOW = "Digit Recognition - webcam"
+GREEN, ORANGE, GREY = (60, 200, 60), (0, 150, 255), (150, 150, 150)  # BGR
+BLUE, WHITE = (255, 160, 40), (255, 255, 255)
+UNSURE = 0.7  # stable digits below this voted confidence are boxed orange: worth a second look
+
+
+class SourceError(RuntimeError):
+    """A camera or file that cannot be opened; the message says what to do instead."""
+
+
+# ---------------------------------------------------------------- sources
+
+@dataclass
+class Source:
+    """Frames from a camera, a video file or one still image, at most `size` (w, h) large."""
+
+    name: str
+    kind: str  # "camera", "video" or "image"
+    read_frame: Callable[[], np.ndarray | None]
+    release: Callable[[], None] = lambda: None
+    size: tuple[int, int] = (640, 480)
+
+    def frames(self, on_retry: Callable[[str], None] = lambda _: None):
+        """Yield frames until the file ends or the camera stops (after READ_RETRIES tries)."""
+        if self.kind == "image":
+            frame = self.read_frame()
+            if frame is not None:
+                yield fit(frame, self.size)
+            return
+        while True:
+            frame = self.read_frame()
+            tries = 0
+            while frame is None and self.kind == "camera" and tries < READ_RETRIES:
+                tries += 1
+                on_retry(f"{self.name}: no frame, retrying ({tries}/{READ_RETRIES})")
+                time.sleep(RETRY_WAIT_S)
+                frame = self.read_frame()
+            if frame is None:
+                return
+            yield fit(frame, self.size)
+
+
+def fit(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Downscale a frame larger than `size` (keeping its shape); grey frames become BGR for drawing."""
+    if frame.ndim == 2:
+        frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    elif frame.shape[2] == 4:
+        frame = cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    if frame.dtype != np.uint8:
+        frame = cv2.normalize(frame, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    h, w = frame.shape[:2]
+    scale = min(size[0] / w, size[1] / h)
+    if scale < 1:
+        frame = cv2.resize(frame, (max(1, round(w * scale)), max(1, round(h * scale))),
+                           interpolation=cv2.INTER_AREA)
+    return frame
+
+
+def open_source(spec: str, size: tuple[int, int]) -> Source:
+    """`spec` is a camera index ("0", "1", ...) or a path to a video file or an image."""
+    if spec.lstrip("-").isdigit():
+        return open_camera(int(spec), size)
+    path = Path(spec)
+    if not path.exists():
+        raise SourceError(f"{spec}: no such file (a camera is chosen by its index, e.g. --source 0)")
+    if path.is_dir():
+        raise SourceError(f"{spec}: is a folder, not a video or image")
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if image is None:
+            raise SourceError(f"{spec}: cannot read this image (damaged or unsupported format)")
+        return Source(str(path), "image", lambda: image, size=size)
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        cap.release()
+        raise SourceError(f"{spec}: cannot read this file as a video (damaged or unsupported format)")
+    return Source(str(path), "video", lambda: _grab(cap), cap.release, size)
+
+
+def open_camera(index: int, size: tuple[int, int]) -> Source:
+    level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # backends log each failed probe
+    try:
+        cap = cv2.VideoCapture(index)
+    finally:
+        cv2.utils.logging.setLogLevel(level)
+    if not cap.isOpened():
+        cap.release()
+        raise SourceError(
+            f"camera {index} cannot be opened (none connected, or in use by another program); "
+            f"choose another camera with --source N (0, 1, 2, ...) or read a file with --source FILE"
+        )
+    cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+    cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+    cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # show the newest frame, not one queued while we were reading
+    return Source(f"camera {index}", "camera", lambda: _grab(cap), cap.release, size)
+
+
+def _grab(cap: cv2.VideoCapture) -> np.ndarray | None:
+    ok, frame = cap.read()
+    return frame if ok and frame is not None and frame.size else None
+
+
+# ---------------------------------------------------------------- the per-frame path
+
+@dataclass
+class FrameResult:
+    stable: Reading  # the steady reading (tracked and voted)
+    raw: Reading  # this frame's own reading
+    ms: float  # time spent reading and tracking this frame
+
+
+def clip_roi(roi: Box | None, shape: tuple[int, ...]) -> Box:
+    """The region to read, inside the frame; the whole frame when there is none."""
+    h, w = shape[:2]
+    if roi is None:
+        return (0, 0, w, h)
+    x, y, rw, rh = roi
+    x0, y0 = min(max(0, x), w - 1), min(max(0, y), h - 1)
+    x1, y1 = min(w, x + rw), min(h, y + rh)
+    if x1 - x0 < 1 or y1 - y0 < 1:
+        return (0, 0, w, h)
+    return (x0, y0, x1 - x0, y1 - y0)
+
+
+def process_frame(rec: Recognizer, tracker: Tracker, frame: np.ndarray,
+                  roi: Box | None = None) -> FrameResult:
+    """Read the region of interest (one batched model call), move boxes to frame pixels, track."""
+    start = time.perf_counter()
+    x, y, w, h = bounds = clip_roi(roi, frame.shape)
+    raw = rec.read(frame[y : y + h, x : x + w], fast=True)
+    if x or y:
+        for d in raw.digits:
+            d.box = (d.box[0] + x, d.box[1] + y, d.box[2], d.box[3])
+    stable = tracker.update(raw.digits, bounds)
+    return FrameResult(stable, raw, (time.perf_counter() - start) * 1000)
+
+
+def frame_json(index: int, result: FrameResult) -> str:
+    return json.dumps({"frame": index, "text": result.stable.text,
+                       "digits": [d.to_dict() for d in result.stable.digits], "ms": round(result.ms, 2)})
+
+
+# ---------------------------------------------------------------- drawing
+
+def annotate(frame: np.ndarray, result: FrameResult, roi: Box | None, status: str) -> np.ndarray:
+    """The frame with raw boxes (thin grey), stable digits (green, orange when unsure, labelled), the ROI
+    (blue) and a status bar with the stable reading."""
+    out = frame.copy()
+    stable_boxes = {d.box for d in result.stable.digits}
+    for d in result.raw.digits:
+        if d.box not in stable_boxes:
+            x, y, w, h = d.box
+            cv2.rectangle(out, (x, y), (x + w, y + h), GREY, 1)
+    for d in result.stable.digits:
+        x, y, w, h = d.box
+        colour = GREEN if d.confidence >= UNSURE else ORANGE
+        cv2.rectangle(out, (x, y), (x + w, y + h), colour, 2)
+        label = f"{d.label}"
+        scale = max(0.5, min(1.2, h / 50))
+        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+        ty = y - 4 if y - th - 6 >= 0 else y + h + th + 4
+        cv2.rectangle(out, (x, ty - th - 3), (x + tw + 4, ty + 3), colour, -1)
+        cv2.putText(out, label, (x + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 2, cv2.LINE_AA)
+    if roi is not None:
+        x, y, w, h = roi
+        cv2.rectangle(out, (x, y), (x + w, y + h), BLUE, 1)
+    bar = np.full((STATUS_BAR_H, out.shape[1], 3), 30, np.uint8)
+    text = result.stable.text.replace(" ", "  ").replace("\n", "  /  ") or "-"  # wider gaps: Hershey is tight
+    cv2.putText(bar, text[:60], (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, WHITE, 2, cv2.LINE_AA)
+    cv2.putText(bar, status, (8, 44), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 200, 200), 1, cv2.LINE_AA)
+    return np.vstack([out, bar])
+
+
+# ---------------------------------------------------------------- runs
+
+def summary(name: str, times: list[float], wall_s: float, last: str, reason: str) -> str:
+    n = len(times)
+    if not n:
+        return f"{name}: {reason}; no frames"
+    p95 = float(np.percentile(times, 95))
+    fps = n / wall_s if wall_s > 0 else 0.0
+    return (f"{name}: {reason}; {n} frames, {statistics.median(times):.1f} ms median per frame "
+            f"(p95 {p95:.1f}), {fps:.1f} fps; last reading: {last.replace(chr(10), ' / ') or '(none)'}")
+
+
+def new_tracker(source: Source) -> Tracker:
+    """A still image has no frames to vote over: its one reading is the stable one."""
+    return Tracker(min_votes=1, text_confirm=1) if source.kind == "image" else Tracker()
+
+
+def run_headless(source: Source, rec: Recognizer, roi: Box | None, as_json: bool, out=sys.stdout) -> int:
+    """Every frame, no window: one JSON line per frame on stdout (or the text with --headless alone)."""
+    tracker = new_tracker(source)
+    times: list[float] = []
+    last, prev = "", None
+    start = time.perf_counter()
+    for i, frame in enumerate(source.frames(on_retry=_warn)):
+        result = process_frame(rec, tracker, frame, roi)
+        times.append(result.ms)
+        last = result.stable.text
+        if as_json:
+            print(frame_json(i, result), file=out, flush=True)
+        elif last != prev:
+            print(f"{i}: {last!r}", file=out, flush=True)
+        prev = last
+    reason = "camera stopped delivering frames" if source.kind == "camera" else "end of input"
+    _warn(summary(source.name, times, time.perf_counter() - start, last, reason))
+    return 1 if source.kind == "camera" else 0
+
+
+class Viewer:
+    """The window: shows annotated frames, handles keys and the mouse (ROI drag)."""
+
+    def __init__(self, source: Source, rec: Recognizer, roi: Box | None, save_dir: Path,
+                 models: dict[str, Recognizer]) -> None:
+        self.source, self.rec, self.roi, self.save_dir, self.models = source, rec, roi, save_dir, models
+        self.tracker = new_tracker(source)
+        self.drag_start: tuple[int, int] | None = None
+        self.drag_box: Box | None = None
+        self.fps = 0.0
+        self.paused = False
+        self.saves = 0
+
+    def on_mouse(self, event: int, x: int, y: int, _flags: int, _param) -> None:
+        if event == cv2.EVENT_LBUTTONDOWN:
+            self.drag_start, self.drag_box = (x, y), None
+        elif event == cv2.EVENT_MOUSEMOVE and self.drag_start:
+            x0, y0 = self.drag_start
+            self.drag_box = (min(x0, x), min(y0, y), abs(x - x0), abs(y - y0))
+        elif event == cv2.EVENT_LBUTTONUP and self.drag_start:
+            if self.drag_box and min(self.drag_box[2:]) >= MIN_ROI_SIDE:
+                self.roi = self.drag_box
+                self.tracker.reset()
+            self.drag_start, self.drag_box = None, None
+
+    def run(self) -> int:
+        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no Qt toolbar: drags are ROIs
+        cv2.setMouseCallback(WINDOW, self.on_mouse)
+        frames = self.source.frames(on_retry=_warn)
+        frame = next(frames, None)
+        if frame is None:
+            _warn(f"{self.source.name}: no frames")
+            return 1
+        times: list[float] = []
+        start = last_tick = time.perf_counter()
+        reason, code = "end of input", 0
+        shown = None
+        while True:
+            roi = clip_roi(self.roi, frame.shape) if self.roi else None
+            still_done = self.source.kind == "image" and self.tracker.frame >= 0  # re-read after a reset only
+            if shown is None or not (self.paused or still_done):
+                result = process_frame(self.rec, self.tracker, frame, roi)
+                times.append(result.ms)
+                now = time.perf_counter()
+                rate = 1.0 / max(now - last_tick, 1e-6)
+                self.fps = rate if self.fps == 0 else FPS_SMOOTHING * self.fps + (1 - FPS_SMOOTHING) * rate
+                last_tick = now
+            paused = "  PAUSED" if self.paused else ""
+            status = (f"{self.fps:5.1f} fps  {result.ms:5.1f} ms/frame  {self.rec.name.upper()}{paused}"
+                      "   space pause  S save  M model  R clear ROI  Q quit")
+            shown = annotate(frame, result, self.drag_box or roi, status)
+            cv2.imshow(WINDOW, shown)
+            key = cv2.waitKey(30 if self.source.kind == "image" or self.paused else 1) & 0xFF
+            if key in (ord("q"), ord("Q"), 27):
+                reason = "quit"
+                break
+            if key == ord(" "):
+                self.paused = not self.paused
+            elif key in (ord("s"), ord("S")):
+                self.save(shown, result.stable)
+            elif key in (ord("m"), ord("M")):
+                self.switch_model()
+            elif key in (ord("r"), ord("R")):
+                self.roi = None
+                self.tracker.reset()
+            if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                reason = "window closed"
+                break
+            if not self.paused and self.source.kind != "image":
+                frame = next(frames, None)
+                if frame is None:
+                    if self.source.kind == "camera":
+                        reason, code = "camera stopped delivering frames", 1
+                    break
+        cv2.destroyAllWindows()
+        _warn(summary(self.source.name, times, time.perf_counter() - start, result.stable.text, reason))
+        return code
+
+    def save(self, annotated: np.ndarray, reading: Reading) -> None:
+        """The annotated frame as PNG and the reading as JSON beside it, named by the time."""
+        self.save_dir.mkdir(parents=True, exist_ok=True)
+        self.saves += 1
+        stem = self.save_dir / f"{time.strftime('cam-%Y%m%d-%H%M%S')}-{self.saves}"  # two saves in a second
+        cv2.imwrite(str(stem.with_suffix(".png")), annotated)
+        stem.with_suffix(".json").write_text(json.dumps(reading.to_dict(), indent=1) + "\n")
+        _warn(f"saved {stem}.png and {stem}.json: {reading.text.replace(chr(10), ' / ') or '(no digits)'}")
+
+    def switch_model(self) -> None:
+        other = "svc" if self.rec.name == "cnn" else "cnn"
+        try:
+            if other not in self.models:
+                self.models[other] = Recognizer.load(other)
+        except (ModelError, OSError, ValueError) as exc:
+            _warn(f"cannot switch to {other.upper()}: {exc}")
+            return
+        self.rec = self.models[other]
+        self.tracker.reset()  # votes from the other model's probabilities do not mix
+        _warn(f"model: {other.upper()}")
+
+
+def _warn(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- command line
+
+def parse_roi(text: str) -> Box:
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--roi wants x,y,w,h in pixels, got {text!r}") from None
+    if w < 1 or h < 1 or x < 0 or y < 0:
+        raise argparse.ArgumentTypeError(f"--roi {text}: x and y must be >= 0, w and h > 0")
+    return (x, y, w, h)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="cam.py", description="Read handwritten numbers from a webcam, live.")
+    p.add_argument("--source", default="0", help="camera index (default 0) or a video file or an image")
+    p.add_argument("--width", type=int, default=640, help="frame width in pixels (default 640)")
+    p.add_argument("--height", type=int, default=480, help="frame height in pixels (default 480)")
+    p.add_argument("--roi", type=parse_roi, help="read only this region: x,y,w,h in frame pixels")
+    p.add_argument("--model", default="cnn", help="cnn (default), svc, or a path to a .onnx file")
+    p.add_argument("--headless", action="store_true", help="no window: process every frame and print")
+    p.add_argument("--json", action="store_true", help="with --headless: one JSON object per frame")
+    p.add_argument("--save-dir", type=Path, default=Path("captures"), help="where S saves (captures/)")
+    p.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1: leave a core free)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.width < 16 or args.height < 16:
+        _warn("cam.py: error: --width and --height must be at least 16")
+        return 2
+    if args.json and not args.headless:
+        _warn("cam.py: error: --json needs --headless")
+        return 2
+    if not args.headless and sys.platform.startswith("linux") and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        _warn("cam.py: error: no display to show a window on; use --headless (and --json) instead")
+        return 2
+    cv2.setNumThreads(max(1, args.threads))
+    try:
+        rec = Recognizer.load(args.model)
+    except (ModelError, ValueError) as exc:
+        _warn(f"cam.py: error: {exc}")
+        return 2
+    try:
+        source = open_source(args.source, (args.width, args.height))
+    except SourceError as exc:
+        _warn(f"cam.py: error: {exc}")
+        return 2
+    try:
+        if args.headless:
+            return run_headless(source, rec, args.roi, args.json)
+        return Viewer(source, rec, args.roi, args.save_dir, {rec.name: rec}).run()
+    except KeyboardInterrupt:
+        _warn("cam.py: interrupted")
+        return 130
+    finally:
+        source.release()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,192 @@
+"""cam.py end to end: headless JSON on generated videos and images, and its faults."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import cam
+from recognizer import Recognizer
+from scripts import benchmark_cam as bench
+
+ROOT = Path(__file__).resolve().parent.parent
+STILL_FRAMES = 24
+
+
+@pytest.fixture(scope="module")
+def source(mnist):
+    return bench.load_set("mnist", np.random.default_rng(0))
+
+
+def scene_of(source, seed: int, frames: int, speed: float = 0.0) -> bench.Scene:
+    """A mild webcam (slight blur and noise) centred on 1-3 lines of MNIST test numbers."""
+    rng = np.random.default_rng(seed)
+    camera = bench.Camera(perspective=0.02, blur=0.6, noise=3.0, flicker=0.02, jpeg=85, jitter=0.8)
+    return bench.make_scene(rng, source, camera, speed=speed, frames=frames, seed=seed)
+
+
+def decoded(data: bytes) -> np.ndarray:
+    return cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+
+
+def write_video(path: Path, frames: list[np.ndarray]) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, bench.VIEW)
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def run_cam(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "cam.py"), *args], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+
+
+def json_lines(stdout: str) -> list[dict]:
+    lines = [json.loads(line) for line in stdout.splitlines()]
+    assert [r["frame"] for r in lines] == list(range(len(lines)))
+    for r in lines:
+        assert set(r) == {"frame", "text", "digits", "ms"} and r["ms"] > 0
+        for d in r["digits"]:
+            assert set(d) == {"label", "confidence", "box"} and len(d["box"]) == 4
+    return lines
+
+
+def test_headless_json_reads_a_panning_video(source, tmp_path):
+    scene = scene_of(source, seed=3, frames=40, speed=2.0)
+    frames, full = zip(*((decoded(d), f) for d, f in bench.scene_frames(scene)), strict=True)
+    assert all(full)  # the numbers stay in view while the camera drifts
+    video = write_video(tmp_path / "pan.avi", list(frames))
+    done = run_cam("--source", str(video), "--headless", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = json_lines(done.stdout)
+    assert len(lines) == len(frames)
+    texts = [r["text"] for r in lines]
+    assert texts[-1] == scene.text
+    assert sum(t == scene.text for t in texts[10:]) >= 0.9 * len(texts[10:])
+    last = lines[-1]
+    assert "".join(str(d["label"]) for d in last["digits"]) == scene.text.replace(" ", "").replace("\n", "")
+    assert "end of input" in done.stderr and f"{len(frames)} frames" in done.stderr
+
+
+def test_single_image(source, tmp_path):
+    scene = scene_of(source, seed=4, frames=1)
+    image = tmp_path / "note.png"
+    data, full = next(bench.scene_frames(scene))
+    assert full
+    cv2.imwrite(str(image), decoded(data))
+    done = run_cam("--source", str(image), "--headless", "--json")
+    assert done.returncode == 0, done.stderr
+    (line,) = json_lines(done.stdout)
+    assert line["text"] == scene.text
+    assert len(line["digits"]) == len(scene.boxes)
+
+
+def test_empty_video_gives_no_digits_and_no_error(tmp_path):
+    black = np.zeros((480, 640, 3), np.uint8)
+    white = np.full((480, 640, 3), 255, np.uint8)
+    grey_noise = np.random.default_rng(0).normal(128, 3, (480, 640, 3)).clip(0, 255).astype(np.uint8)
+    video = write_video(tmp_path / "empty.avi", [black] * 4 + [white] * 4 + [grey_noise] * 4)
+    done = run_cam("--source", str(video), "--headless", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = json_lines(done.stdout)
+    assert len(lines) == 12
+    assert all(r["text"] == "" and r["digits"] == [] for r in lines)
+
+
+def test_region_of_interest_reads_only_inside(source, tmp_path):
+    scene = scene_of(source, seed=6, frames=12)
+    frames = [decoded(d) for d, _ in bench.scene_frames(scene)]
+    assert "\n" in scene.text
+    first = [b for b, li in zip(scene.boxes, _lines_of(scene), strict=True) if li == 0]
+    matrix = bench.view_matrix(scene, 0)
+    corners = np.float32([[[x, y]] for bx, by, bw, bh in first
+                          for x, y in ((bx, by), (bx + bw, by + bh))])
+    moved = cv2.perspectiveTransform(corners, matrix).reshape(-1, 2)
+    x0, y0 = (moved.min(axis=0) - 12).astype(int)
+    x1, y1 = (moved.max(axis=0) + 12).astype(int)
+    video = write_video(tmp_path / "roi.avi", frames)
+    done = run_cam("--source", str(video), "--headless", "--json", "--roi", f"{x0},{y0},{x1 - x0},{y1 - y0}")
+    assert done.returncode == 0, done.stderr
+    last = json_lines(done.stdout)[-1]
+    assert last["text"] == scene.text.split("\n")[0]
+    for d in last["digits"]:
+        x, y, w, h = d["box"]
+        assert x0 <= x and y0 <= y and x + w <= x1 and y + h <= y1
+
+
+def _lines_of(scene: bench.Scene) -> list[int]:
+    """Line index of each true box, from the text's digit counts per line."""
+    out = []
+    for li, line in enumerate(scene.text.split("\n")):
+        out += [li] * len(line.replace(" ", ""))
+    return out
+
+
+def test_missing_camera_index_is_a_clear_error():
+    done = run_cam("--source", "7", "--headless", "--json")
+    assert done.returncode != 0
+    assert done.stdout == ""
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and "camera 7" in err[0] and "--source" in err[0]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--headless", "--model", "/nonexistent/cnn.onnx"], ["/nonexistent/cnn.onnx", "not found"]),
+    (["--headless", "--source", "/nonexistent/video.mp4"], ["/nonexistent/video.mp4", "no such file"]),
+    (["--json"], ["--headless"]),
+])
+def test_bad_options_are_one_line_errors(args, words, tmp_path):
+    image = tmp_path / "blank.png"
+    cv2.imwrite(str(image), np.full((48, 64), 255, np.uint8))
+    done = run_cam("--source", str(image), *args)
+    assert done.returncode == 2 and done.stdout == ""
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and all(w in err[0] for w in words), err
+
+
+def test_not_a_video_is_a_clear_error(tmp_path):
+    bogus = tmp_path / "clip.mp4"
+    bogus.write_bytes(b"this is not a video")
+    done = run_cam("--source", str(bogus), "--headless", "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and "clip.mp4" in done.stderr
+
+
+def test_camera_that_stops_is_retried_then_ends_cleanly(source, monkeypatch, capsys):
+    """A fake camera: three frames, then nothing; the run retries, prints its summary, exits 1."""
+    monkeypatch.setattr(cam, "RETRY_WAIT_S", 0.0)
+    scene = scene_of(source, seed=8, frames=3)
+    frames = [decoded(d) for d, _ in bench.scene_frames(scene)]
+    calls = {"n": 0}
+
+    def read():
+        calls["n"] += 1
+        return frames[calls["n"] - 1] if calls["n"] <= len(frames) else None
+
+    fake = cam.Source("camera 0", "camera", read)
+    out = io.StringIO()
+    code = cam.run_headless(fake, Recognizer.load("cnn"), None, True, out)
+    assert code == 1
+    assert len(json_lines(out.getvalue())) == 3
+    assert calls["n"] == 3 + 1 + cam.READ_RETRIES
+    err = capsys.readouterr().err
+    assert err.count("retrying") == cam.READ_RETRIES and "camera stopped delivering frames" in err
+
+
+def test_annotated_frame_has_boxes_and_status_bar(source):
+    scene = scene_of(source, seed=9, frames=1)
+    frame = decoded(next(bench.scene_frames(scene))[0])
+    tracker = cam.Tracker(min_votes=1, text_confirm=1)
+    result = cam.process_frame(Recognizer.load("cnn"), tracker, frame)
+    shown = cam.annotate(frame, result, (10, 10, 100, 100), "status")
+    assert shown.shape == (frame.shape[0] + cam.STATUS_BAR_H, frame.shape[1], 3)
+    x, y, w, h = result.stable.digits[0].box
+    assert (shown[y, x : x + w] == cam.GREEN).all(axis=1).mean() > 0.5  # the box outline is drawn
