@@ -1,0 +1,275 @@
+"""The drawing app end to end, headless: real pygame events in, readings and pixels out."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+pygame = pytest.importorskip("pygame")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import app as appmod  # noqa: E402
+from recognizer import strokes as st  # noqa: E402
+
+needs_cnn = pytest.mark.skipif(not (ROOT / "models" / "cnn.onnx").exists(), reason="no models/cnn.onnx")
+
+# simple digits in logical canvas px (560x280): a person's 1, 7 and 0
+ONE = [[(280, 60), (282, 120), (284, 180), (285, 225)]]
+SEVEN = [[(230, 60), (290, 60), (335, 62)], [(335, 62), (310, 120), (285, 175), (265, 225)]]
+ZERO = [[(440, 60), (400, 80), (385, 140), (400, 205), (440, 225), (480, 205), (495, 140), (480, 80),
+         (440, 60)]]
+
+
+def shift(strokes, dx):
+    return [[(x + dx, y) for x, y in s] for s in strokes]
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    saved = str(tmp_path_factory.mktemp("saved"))
+    args = appmod.parse_args(["--headless", "--fps", "0", "--save-dir", saved])
+    a = appmod.App(args)
+    yield a
+    pygame.quit()
+
+
+@pytest.fixture
+def ready(app):
+    if not app.wait_ready(20):
+        pytest.skip(f"model not available: {app.model_errors}")
+    app.model_name = "cnn"
+    press(app, pygame.K_c)
+    app.show_help = app.show_maps = app.eraser = False
+    return app
+
+
+def press(app, key, mod=0):
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=mod, unicode="", scancode=0))
+    app.step()
+
+
+def drag(app, strokes, button=1):
+    """Post real mouse events for each stroke (down, motions, up), as a user's mouse would."""
+    for s in strokes:
+        pts = [app.to_screen(x, y) for x, y in s]
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=pts[0], button=button))
+        for p in pts[1:]:
+            pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=p, rel=(0, 0), buttons=(1, 0, 0)))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=pts[-1], button=button))
+        app.step()
+    return app.wait_reading(20)
+
+
+@needs_cnn
+def test_draw_one_digit_is_read(ready):
+    reading = drag(ready, ONE)
+    assert reading is not None and reading.text == "1"
+    d = reading.digits[0]
+    assert d.proba.shape == (10,) and d.model_input.shape == (28, 28)
+    x, y, w, h = d.box  # box in logical canvas px, around the stroke
+    assert x <= 282 <= x + w and y <= 100 <= y + h
+
+
+@needs_cnn
+def test_two_digits_side_by_side(ready):
+    reading = drag(ready, shift(ONE, 50) + ZERO)
+    assert reading.text == "10"
+    assert len(reading.digits) == 2
+
+
+@needs_cnn
+def test_clear_and_undo(ready):
+    drag(ready, shift(ONE, 50))
+    drag(ready, ZERO)
+    assert ready.current_reading().text == "10"
+    press(ready, pygame.K_z, pygame.KMOD_CTRL)  # undo the 0
+    assert ready.wait_reading(20).text == "1"
+    press(ready, pygame.K_c)
+    assert ready.drawing.is_empty() and ready.current_reading() is None
+    press(ready, pygame.K_z, pygame.KMOD_LCTRL)  # undo the clear
+    assert ready.wait_reading(20).text == "1"
+
+
+@needs_cnn
+def test_right_button_erases(ready):
+    drag(ready, shift(ONE, 50) + ZERO)
+    drag(ready, [[(440, 40), (440, 140), (440, 250)], [(380, 140), (500, 140)]], button=3)
+    raster = ready.drawing.render()
+    assert raster[225, 440] == 0  # the 0's bottom is wiped where the eraser passed
+    assert raster[140, 332] == 255  # the 1 is untouched
+
+
+@needs_cnn
+def test_model_switch_reads_with_the_svc(ready):
+    drag(ready, ONE)
+    press(ready, pygame.K_m)
+    assert ready.model_name == "svc"
+    assert ready.wait_ready(90)  # the SVC is fitted at first use: seconds on a busy machine
+    reading = ready.wait_reading(20)
+    assert ready.result.model == "svc"
+    assert reading.digits[0].model_input.shape == (8, 8)
+    assert reading.digits[0].proba.sum() == pytest.approx(1.0, abs=1e-3)
+    press(ready, pygame.K_m)
+    assert ready.model_name == "cnn" and ready.wait_reading(20).digits[0].model_input.shape == (28, 28)
+
+
+@needs_cnn
+def test_save_writes_png_with_the_reading(ready, tmp_path):
+    drag(ready, SEVEN)
+    text = ready.current_reading().text
+    before = set(Path(ready.args.save_dir).glob("*.png"))
+    press(ready, pygame.K_s)
+    new = set(Path(ready.args.save_dir).glob("*.png")) - before
+    assert len(new) == 1
+    path = new.pop()
+    assert text in path.name
+    image = pygame.image.load(str(path))
+    w, h = image.get_size()
+    assert w == st.CANVAS_SIZE[0] and h > st.CANVAS_SIZE[1]  # the drawing plus a caption band
+    px = pygame.surfarray.array3d(image).swapaxes(0, 1)
+    assert px[:st.CANVAS_SIZE[1]].min() < 50 and np.median(px[:st.CANVAS_SIZE[1]]) > 200  # dark ink on white
+    assert px[st.CANVAS_SIZE[1]:].min() < 100  # the caption is written
+
+
+@needs_cnn
+def test_drop_file_reads_it_and_a_bad_file_is_reported(ready, tmp_path):
+    import cv2
+
+    paper = 255 - st.render_strokes(ONE + shift(SEVEN, 100))  # dark ink on white, like a scan
+    good = tmp_path / "number.png"
+    cv2.imwrite(str(good), paper)
+    pygame.event.post(pygame.event.Event(pygame.DROPFILE, file=str(good)))
+    ready.step()
+    for _ in range(400):
+        ready.step()
+        if ready.file_result is not None and ready.file_result.reading is not None:
+            break
+    assert ready.current_reading().text == "17"
+    bad = tmp_path / "notes.png"
+    bad.write_text("this is not an image")
+    pygame.event.post(pygame.event.Event(pygame.DROPFILE, file=str(bad)))
+    for _ in range(400):
+        ready.step()
+        if ready.file_result is not None and ready.file_result.error:
+            break
+    assert "not an image" in ready.status and ready.running
+
+
+@needs_cnn
+def test_screenshot_has_canvas_ink_reading_and_chart(ready):
+    drag(ready, shift(ONE, 50) + ZERO)
+    ready.step()
+    shot = pygame.surfarray.array3d(ready.screen).swapaxes(0, 1).astype(int)
+    L = ready.layout
+    canvas = shot[L.canvas.top + 2 : L.canvas.bottom - 2, L.canvas.left + 2 : L.canvas.right - 2]
+    paper = np.all(np.abs(canvas - appmod.PAPER) < 8, axis=2).mean()
+    ink = np.all(np.abs(canvas - appmod.INK) < 30, axis=2).mean()
+    assert paper > 0.6 and 0.02 < ink < 0.3  # mostly paper, some ink where we drew
+    x, y = ready.to_screen(332, 140)  # on the 1's stroke
+    assert np.abs(shot[y, x] - appmod.INK).max() < 30
+    panel = shot[L.panel.top : L.panel.bottom, L.panel.left : L.panel.right]
+    bar = np.all(np.abs(panel - appmod.GOOD) < 10, axis=2)
+    bar |= np.all(np.abs(panel - appmod.UNSURE) < 10, axis=2)
+    assert bar.sum() > 200  # the winning class's bar is drawn
+    reading = shot[L.reading.top : L.reading.bottom, L.reading.left : L.reading.right]
+    assert np.all(reading > 200, axis=2).sum() > 500  # the large reading text
+
+
+def test_empty_canvas_shows_prompt_not_a_prediction(app):
+    press(app, pygame.K_c)
+    app.step()
+    assert app.current_reading() is None
+    shot = pygame.surfarray.array3d(app.screen).swapaxes(0, 1).astype(int)
+    r = app.layout.canvas
+    canvas = shot[r.top + 2 : r.bottom - 2, r.left + 2 : r.right - 2]
+    assert np.all(np.abs(canvas - appmod.INK) < 30, axis=2).sum() == 0  # no ink, only the faint prompt
+    assert np.any(np.abs(canvas - appmod.PAPER).max(axis=2) > 30)  # the prompt text is there
+
+
+def test_keys_help_eraser_and_resize_do_not_crash(app):
+    press(app, pygame.K_h)
+    assert app.show_help
+    press(app, pygame.K_ESCAPE)
+    assert not app.show_help and app.running
+    press(app, pygame.K_e)
+    assert app.eraser
+    press(app, pygame.K_e)
+    old = app.layout.canvas.size
+    app.screen = pygame.display.set_mode((800, 500), pygame.RESIZABLE)
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=(800, 500), w=800, h=500))
+    app.step()
+    assert app.layout.canvas.width < old[0]
+    assert app.layout.canvas.width / app.layout.canvas.height == pytest.approx(2.0, abs=0.02)
+    app.screen = pygame.display.set_mode(tuple(appmod.WINDOW_SIZE), pygame.RESIZABLE)
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=appmod.WINDOW_SIZE))
+    app.step()
+
+
+def test_missing_model_is_reported_in_window_and_stderr(tmp_path, monkeypatch, capsys):
+    from recognizer import reader
+
+    monkeypatch.setattr(reader, "MODELS_DIR", tmp_path)
+    a = appmod.App(appmod.parse_args(["--headless", "--fps", "0"]))
+    assert not a.wait_ready(10)
+    a.step()
+    assert "not found" in a.status
+    assert "not found" in capsys.readouterr().err
+    drag_without_model = [[(100, 100), (120, 200)]]
+    for s in drag_without_model:  # drawing still works without a model
+        p = [a.to_screen(x, y) for x, y in s]
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=p[0], button=1))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=p[1], button=1))
+    a.step()
+    assert not a.drawing.is_empty() and a.running
+
+
+def run_app(*args, timeout=60):
+    return subprocess.run([sys.executable, str(ROOT / "app.py"), *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+@needs_cnn
+def test_replay_cli_prints_one_json_line(tmp_path):
+    wide = st.Replay((1120, 560), [np.float32(s) * 2 for s in shift(ONE, 50) + ZERO])  # scaled uniformly
+    path = tmp_path / "ten.json"
+    st.write_replay(path, wide)
+    out = run_app("--replay", str(path), "--headless", "--json")
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert len(lines) == 1
+    data = json.loads(lines[0])
+    assert data["text"] == "10"
+    assert set(data["digits"][0]) == {"label", "confidence", "box"}
+
+
+def test_replay_cli_bad_file_is_one_line_error(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"canvas": [10], "strokes": []}')
+    out = run_app("--replay", str(path), "--headless", "--json")
+    assert out.returncode == 2
+    assert out.stdout == "" and len(out.stderr.strip().splitlines()) == 1 and "canvas" in out.stderr
+
+
+@needs_cnn
+def test_speak_uses_local_tts_or_says_it_is_missing(monkeypatch, capsys):
+    monkeypatch.setattr(appmod, "find_tts", lambda: None)
+    a = appmod.App(appmod.parse_args(["--headless", "--speak", "--fps", "0"]))
+    assert "espeak" in a.status and "espeak" in capsys.readouterr().err
+    spoken = []
+    monkeypatch.setattr(appmod, "SPEAK_DELAY", 0.0)
+    monkeypatch.setattr(appmod.subprocess, "Popen", lambda cmd, **kw: spoken.append(cmd))
+    a.tts = "/usr/bin/espeak-ng"
+    assert a.wait_ready(20)
+    drag(a, ONE)
+    for _ in range(5):
+        a.step()
+    assert spoken == [["/usr/bin/espeak-ng", "1"]]
