@@ -29,7 +29,6 @@ ScoreFn = Callable[[list[np.ndarray]], np.ndarray]  # digit crops -> (N,) confid
 
 MAX_SIDE = 1600  # larger images are read downscaled: digits stay >= ~25 px in a 12 MP photo of a note
 FAST_MAX_SIDE = 800  # `fast=True` (webcam frames): half the pixels to touch, digits still >= 20 px
-POLARITY_WINDOW = 0.1  # polarity: median window, share of the short side; wider than strokes, not shadows
 POLARITY_MARGIN = 10.0  # grey levels around the background that are paper texture, not ink
 MIN_CONTRAST = 12.0  # an image whose grey levels span less than this holds no ink at all
 NOISE_SIGMAS_LOW = 4.0  # the low threshold stays this many noise sigmas above the background
@@ -64,8 +63,6 @@ WIDE_SPREAD = 0.7  # ... with this spread (tuned on composed pages: the CNN's co
 NARROW_DIGIT = 0.2  # below this a piece is a sliver, not even a 1 ...
 NARROW_SPREAD = 0.08  # ... and quickly less likely
 CONFIDENCE_WEIGHT = 3.0  # the CNN's log-confidence counts this much against the width prior (tuned)
-SHORT_PIECE = 0.8  # a piece whose ink spans less of its blob's height than this is likely a fragment ...
-SHORT_SPREAD = 0.1  # ... and quickly less likely to be a whole digit (touching digits share their height)
 LINE_OVERLAP = 0.4  # boxes sharing this fraction of the smaller height vertically are on one line
 LINE_REACH = 4.0  # ... and no more than this many digit heights apart horizontally (chained)
 LINE_EXTEND = 0.5  # a line piece whose centre is this close (heights) to another's fitted line joins it
@@ -129,22 +126,16 @@ def working_image(image: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarr
 
 
 def ink_is_dark(gray: np.ndarray) -> bool:
-    """Pen on paper (dark ink) or light ink on a dark canvas? Ink is what stands out from the local
-    background by more than the noise: compare the mass of both tails.
-
-    The background is a median filter a tenth of the image wide, not the global median: a light
-    gradient or shadow over a frame with little ink would otherwise put a whole region in one tail.
-    """
+    """Pen on paper (dark ink) or light ink on a dark canvas? Ink is what stands out from the
+    median (the background) by more than the noise: compare the mass of both tails."""
     h, w = gray.shape
     f = max(1, min(h, w) // 100)
     size = (max(1, w // f), max(1, h // f))
     small = gray if f == 1 else cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    k = max(3, int(min(small.shape) * POLARITY_WINDOW) | 1)
-    background = cv2.medianBlur(np.clip(small, 0, 255).astype(np.uint8), k).astype(np.float32)
-    diff = small - background
-    margin = max(POLARITY_MARGIN, 3.0 * 1.4826 * float(np.median(np.abs(diff))))
-    dark_mass = float(np.clip(-diff - margin, 0, None).sum())
-    bright_mass = float(np.clip(diff - margin, 0, None).sum())
+    mid = float(np.median(small))
+    margin = max(POLARITY_MARGIN, 3.0 * 1.4826 * float(np.median(np.abs(small - mid))))
+    dark_mass = float(np.clip(mid - margin - small, 0, None).sum())
+    bright_mass = float(np.clip(small - mid - margin, 0, None).sum())
     return dark_mass >= bright_mass
 
 
@@ -356,21 +347,10 @@ def width_prior(aspect: float) -> float:
     return 0.0
 
 
-def height_prior(share: float) -> float:
-    """Log-prior of a piece whose ink spans `share` of its blob's height being one whole digit.
-
-    Digits touching on one line stand about equally tall; a piece much shorter than its blob is a
-    fragment (the stem of a 4 open at the top, the bowl of a 6) that the CNN may still read as a 1.
-    """
-    return -(((SHORT_PIECE - share) / SHORT_SPREAD) ** 2) if share < SHORT_PIECE else 0.0
-
-
-def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float],
-              shares: dict[tuple[int, int], float] | None = None) -> list[tuple[int, int]]:
-    """The pieces (between cut points) maximizing the summed log-confidence, width and height priors.
+def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
+    """The pieces (between cut points) maximizing the summed log-confidence and width prior.
 
     A sum, not a mean: every extra piece costs its own doubt, so a confident whole beats halves.
-    `shares`: each piece's ink height as a share of the blob's height (default: all full height).
     """
     n = len(points)
     best = [-np.inf] * n
@@ -382,8 +362,6 @@ def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float]
             if c is None or best[i] == -np.inf:
                 continue
             prior = width_prior((points[j] - points[i]) / height)
-            if shares is not None:
-                prior += height_prior(shares.get((i, j), 1.0))
             s = best[i] + CONFIDENCE_WEIGHT * np.log(max(c, 1e-6)) + prior
             if s > best[j]:
                 best[j], back[j] = s, i
@@ -438,8 +416,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
     if pending:
         conf = np.asarray(score(all_crops), float)
         for slot, box, points, index, pieces in pending:
-            shares = {key: pieces[key][0][3] / box[3] for key in index}
-            path = best_path(points, box[3], {key: float(conf[k]) for key, k in index.items()}, shares)
+            path = best_path(points, box[3], {key: float(conf[k]) for key, k in index.items()})
             if path:
                 out[slot] = [pieces[key] for key in path]
     flat = [item for items in out for item in items]

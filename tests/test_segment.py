@@ -165,25 +165,3 @@ def test_rejects_non_images():
         segment.find_digits(np.zeros((0, 10)))
     with pytest.raises(ValueError):
         segment.find_digits(np.zeros((4, 4, 4, 4)))
-
-
-def test_polarity_under_a_shadow_with_little_ink(digits):
-    """A shadow over most of a frame holding one small number: the vote follows the ink, not the
-    shadow (against the global median, the lit paper would be the "ink")."""
-    ink, boxes = page_of(digits, [(2, 680, 250)], size=(900, 500), height=40)
-    page = paper(ink).astype(np.float32)
-    page[:, :560] *= 0.35  # most of the frame in deep shadow, no ink there
-    assert segment.ink_is_dark(page)
-    assert not segment.ink_is_dark(255 - page)
-    assert_found(segment.find_digits(page.astype(np.uint8)), boxes)
-
-
-def test_short_fragment_does_not_beat_the_whole_digit():
-    """The stem of a 4 open at the top reads as a confident 1, but it spans only half the blob's height."""
-    points, height = [0, 15, 45], 48
-    conf = {(0, 1): 0.999, (1, 2): 0.97, (0, 2): 0.6}
-    assert segment.best_path(points, height, conf) == [(0, 1), (1, 2)]  # confidence alone splits
-    shares = {(0, 1): 0.56, (1, 2): 0.9, (0, 2): 1.0}
-    assert segment.best_path(points, height, conf, shares) == [(0, 2)]
-    shares[(0, 1)] = 1.0  # a full-height 1 touching a 4 is still split off
-    assert segment.best_path(points, height, conf, shares) == [(0, 1), (1, 2)]
