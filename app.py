@@ -36,6 +36,8 @@ LIVE_INTERVAL = 0.12  # s between live readings while the pen is down (the worke
 LOW_CONFIDENCE = 0.7  # below this a digit is shown as unsure (amber, with "?") instead of as an answer
 SPEAK_DELAY = 0.8  # s of calm after pen-up before speaking, so a number is spoken once, not per stroke
 PEN_LIFT_S = 0.15  # paced replays: a hand needs ~0.15 s to lift the pen and move to the next stroke
+WAIT_YIELD = 0.001  # s slept per frame while waiting on a thread: an uncapped loop (--fps 0) would starve
+# the loader and the worker of the GIL (each of their file reads then waits a whole switch interval)
 REPLAY_TIMEOUT = 30.0  # s to wait for the model and the reading in --replay before giving up
 MARGIN = 14
 
@@ -634,6 +636,7 @@ class App:
             if self.model_name in self.model_errors:
                 return False
             self.step()
+            time.sleep(WAIT_YIELD)
         return self.rec is not None
 
     def wait_reading(self, timeout: float = REPLAY_TIMEOUT):
@@ -641,6 +644,8 @@ class App:
         end = time.perf_counter() + timeout
         while self.running and time.perf_counter() < end:
             self.step()
+            if not self.worker.idle():
+                time.sleep(WAIT_YIELD)
             if not self.replay_events and not self.drawing.drawing and (
                 self.drawing.is_empty() or (self.reading_is_fresh() and self.result.reading is not None)
                 or (self.reading_is_fresh() and self.result.error)

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +152,7 @@ def test_drop_file_reads_it_and_a_bad_file_is_reported(ready, tmp_path):
     ready.step()
     for _ in range(400):
         ready.step()
+        time.sleep(0.005)  # let the worker thread have the GIL (the test loop runs uncapped)
         if ready.file_result is not None and ready.file_result.reading is not None:
             break
     assert ready.current_reading().text == "17"
@@ -159,6 +161,7 @@ def test_drop_file_reads_it_and_a_bad_file_is_reported(ready, tmp_path):
     pygame.event.post(pygame.event.Event(pygame.DROPFILE, file=str(bad)))
     for _ in range(400):
         ready.step()
+        time.sleep(0.005)  # let the worker thread have the GIL (the test loop runs uncapped)
         if ready.file_result is not None and ready.file_result.error:
             break
     assert "not an image" in ready.status and ready.running
