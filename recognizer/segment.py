@@ -36,6 +36,7 @@ NOISE_SIGMAS_HIGH = 10.0  # and the strong level this many (noisy photos raise b
 MIN_SIDE = 96  # tiny images (a lone 28x28 digit) are upscaled so strokes survive the morphology
 BACKGROUND_SCALE = 4  # estimate paper/light on a 1/4 image: light varies slowly, 16x fewer pixels
 BACKGROUND_KERNEL = 1 / 25  # paper estimate window, fraction of the longer side: wider than any stroke
+FLAT_SHARE = 0.5  # one exact grey level on most pixels: a digital canvas, whose paper needs no estimate
 INK_LOW = 0.14  # hysteresis low threshold on ink strength: keeps faint anti-aliased edges of strokes
 INK_HIGH = 0.3  # a component needs some pixels this strong: sensor noise and paper texture never are
 INK_HIGH_OF_MAX = 0.45  # ... or this fraction of the page's strong ink, whichever is larger (grey pens)
@@ -139,6 +140,14 @@ def ink_is_dark(gray: np.ndarray) -> bool:
     return dark_mass >= bright_mass
 
 
+def flat_background(gray: np.ndarray) -> float | None:
+    """The grey level of a perfectly uniform background (the app's canvas), or None for photos."""
+    levels = np.clip(np.rint(gray[::2, ::2]), 0, 255).astype(np.uint8).ravel()
+    counts = np.bincount(levels, minlength=256)
+    peak = int(counts.argmax())
+    return float(peak) if counts[peak] > FLAT_SHARE * levels.size else None
+
+
 def ink_layer(gray: np.ndarray) -> np.ndarray:
     """Ink strength 0..1 per pixel with the paper and its uneven light divided out.
 
@@ -160,6 +169,9 @@ def ink_layer(gray: np.ndarray) -> np.ndarray:
     # no smoothing after the closing: it keeps a shadow's edge sharp, a blur would make it ink
     background = cv2.morphologyEx(small, op, kernel, borderType=cv2.BORDER_REPLICATE)
     background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+    paper = flat_background(gray)
+    if paper is not None:  # a drawn canvas: a window narrower than a thick pen would hollow its strokes
+        background = np.full_like(background, paper)
     if dark:
         ink = 1.0 - gray / np.maximum(background, 1.0)
     else:

@@ -165,3 +165,12 @@ def test_rejects_non_images():
         segment.find_digits(np.zeros((0, 10)))
     with pytest.raises(ValueError):
         segment.find_digits(np.zeros((4, 4, 4, 4)))
+
+
+def test_flat_background_only_for_a_uniform_canvas():
+    """A drawn canvas has one exact paper level (no light to divide out); a photo never does."""
+    canvas = np.full((140, 280), 250.0, np.float32)
+    canvas[30:110, 100:112] = 20.0  # a thick pen stroke
+    assert segment.flat_background(canvas) == 250.0
+    photo = canvas + np.random.default_rng(0).normal(0, 3, canvas.shape).astype(np.float32)
+    assert segment.flat_background(photo) is None
