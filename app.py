@@ -150,6 +150,8 @@ class Worker(threading.Thread):
             from recognizer import strokes as st
 
             if job.path is not None:
+                from recognizer.imageio import load_image  # EXIF, alpha, 16-bit: as the CLI reads files
+
                 out.image = load_image(job.path)
                 out.reading = job.rec.read(out.image)
             else:
@@ -167,21 +169,6 @@ def to_canvas_boxes(reading, factor: float):
 
     digits = [replace(d, box=tuple(int(round(v * factor)) for v in d.box)) for d in reading.digits]
     return replace(reading, digits=digits)
-
-
-def load_image(path: str):
-    """A dropped file as a gray uint8 image; ValueError with a one-line reason if it is not one."""
-    import cv2
-    import numpy as np
-
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"{p.name}: not a file")
-    data = np.fromfile(str(p), dtype=np.uint8)
-    image = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE) if data.size else None
-    if image is None:
-        raise ValueError(f"{p.name}: not an image OpenCV can read (PNG, JPEG, BMP, TIFF, WebP...)")
-    return image
 
 
 def one_line(exc: BaseException) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from . import preprocess
-from .result import Digit, Reading
+from .result import Digit, Reading, reading_text
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 TRAIN_COMMANDS = {"cnn": "python scripts/train_cnn.py"}
@@ -123,14 +123,4 @@ def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float)
         if float(proba[label]) < min_confidence:
             continue
         digits.append(Digit(label, float(proba[label]), s.box, proba, model_input, s.line, s.number))
-    return Reading(_text(digits), digits)
-
-
-def _text(digits: list[Digit]) -> str:
-    """Digits of a number together, numbers of a line joined by a space, lines by a newline."""
-    lines: dict[int, dict[int, str]] = {}
-    for d in digits:
-        numbers = lines.setdefault(d.line, {})
-        numbers[d.number] = numbers.get(d.number, "") + str(d.label)
-    return "\n".join(" ".join(numbers[k] for k in sorted(numbers)) for _, numbers in sorted(lines.items()))
-
+    return Reading(reading_text(digits), digits)

@@ -40,3 +40,12 @@ class Reading:
 
     def to_dict(self) -> dict:
         return {"text": self.text, "digits": [d.to_dict() for d in self.digits]}
+
+
+def reading_text(digits: list[Digit]) -> str:
+    """Digits of a number together, numbers of a line joined by a space, lines by a newline."""
+    lines: dict[int, dict[int, str]] = {}
+    for d in digits:
+        numbers = lines.setdefault(d.line, {})
+        numbers[d.number] = numbers.get(d.number, "") + str(d.label)
+    return "\n".join(" ".join(numbers[k] for k in sorted(numbers)) for _, numbers in sorted(lines.items()))

@@ -22,8 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .reader import _text
-from .result import Digit, Reading
+from .result import Digit, Reading, reading_text
 from .segment import group_lines
 
 Box = tuple[int, int, int, int]  # (x, y, w, h)
@@ -220,7 +219,7 @@ class Tracker:
     def _decide(self) -> Reading:
         """Adopt the candidate when its text equals the shown one or has held TEXT_CONFIRM frames."""
         candidate = self.candidate()
-        text = _text([d for _, d in candidate])
+        text = reading_text([d for _, d in candidate])
         if text == self._shown_text:
             self._pending_count = 0
             self._shown = candidate

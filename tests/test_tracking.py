@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from recognizer import tracking
-from recognizer.reader import _text
-from recognizer.result import Digit
+from recognizer.result import Digit, reading_text
 from recognizer.tracking import Tracker
 
 FRAME = (0, 0, 640, 480)
@@ -105,7 +104,7 @@ def test_text_format_matches_read():
     for d in frame[4:]:
         d.line = 1
     texts = run(Tracker(), [frame] * 8)
-    assert texts[-1] == _text(frame) == "12 34\n56"
+    assert texts[-1] == reading_text(frame) == "12 34\n56"
 
 
 def test_page_taken_away_clears_the_reading():
