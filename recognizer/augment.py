@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from .preprocess import frame_ink
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -28,10 +30,12 @@ class AugmentConfig:
     thickness_prob: float = 0.4  # share of digits drawn with a thicker or thinner pen
     stretch: float = 0.15  # +-share of extra width vs height: scans stretched to their box (Semeion)
     lowres_prob: float = 0.15  # share of digits seen through a coarse 16x16-like scanner, half binarized
+    slash_zero_prob: float = 0.2  # share of 0s given a slash (written so across Europe, rare in MNIST)
+    flag_one_prob: float = 0.25  # share of 1s given a long lead-in flag (European 1s)
 
     @classmethod
     def none(cls) -> AugmentConfig:
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0)
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def random_affine(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -91,6 +95,56 @@ def augment_one(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig)
         out = random_affine(out, rng, cfg)
     if cfg.lowres_prob and rng.random() < cfg.lowres_prob:
         out = low_resolution(out, rng)
+    return out
+
+
+def _pen(digit: np.ndarray) -> int:
+    """A pen width like the digit's own: 2 px for thin strokes, 3 for heavy ones (MNIST's range)."""
+    return 2 if (digit > 0.5).sum() < 110 else 3
+
+
+def slash_zero(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 0 struck through from lower left to upper right, the stroke overshooting the oval a little."""
+    ys, xs = np.nonzero(digit > 0.1)
+    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
+    over = rng.uniform(0.0, 0.3, size=2) * (y1 - y0)
+    canvas = np.pad(digit, 8)
+    start = (x0 + 8 - over[0] * 0.6 + rng.uniform(-2, 2), y1 + 8 + over[0])
+    end = (x1 + 8 + over[1] * 0.6 + rng.uniform(-2, 2), y0 + 8 - over[1])
+    return frame_ink(_line(canvas, start, end, _pen(digit)))
+
+
+def flag_one(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 1 with a lead-in stroke from its top down to the left, 30-60% of its height, steeply."""
+    ys, xs = np.nonzero(digit > 0.1)
+    top = int(ys.min())
+    tx = float(xs[ys <= top + 1].mean())
+    length = rng.uniform(0.3, 0.6) * (ys.max() - top)
+    angle = np.deg2rad(rng.uniform(30, 65))  # below the horizontal; a 7's bar is flatter and right
+    canvas = np.pad(digit, 8)
+    start = (tx + 8, top + 8)
+    end = (tx + 8 - length * np.cos(angle), top + 8 + length * np.sin(angle))
+    return frame_ink(_line(canvas, start, end, _pen(digit)))
+
+
+def _line(canvas: np.ndarray, start: tuple[float, float], end: tuple[float, float], width: int) -> np.ndarray:
+    """Draw an anti-aliased line of full ink (sub-pixel endpoints) onto a float canvas."""
+    shift = 4
+    p0 = tuple(int(round(v * (1 << shift))) for v in start)
+    p1 = tuple(int(round(v * (1 << shift))) for v in end)
+    stroke = np.zeros_like(canvas)
+    cv2.line(stroke, p0, p1, 1.0, width, cv2.LINE_AA, shift)
+    return np.maximum(canvas, stroke)
+
+
+def add_styles(images: np.ndarray, labels: np.ndarray, seed: int, cfg: AugmentConfig) -> np.ndarray:
+    """A copy of prepared digits with some 0s slashed and some 1s flagged (see AugmentConfig)."""
+    rng = np.random.default_rng(seed)
+    out = images.copy()
+    for label, prob, style in ((0, cfg.slash_zero_prob, slash_zero), (1, cfg.flag_one_prob, flag_one)):
+        if prob:
+            for i in np.flatnonzero((labels == label) & (rng.random(len(labels)) < prob)):
+                out[i] = style(images[i], rng)
     return out
 
 

@@ -45,8 +45,11 @@ def import_keras(verbose: bool = False):
     return keras
 
 
-def build_model(widths: tuple[int, int, int] = WIDTHS, dropout: float = 0.3):
-    """Conv-BN-ReLU stages with max pooling, then a dense BN-ReLU layer and a softmax head."""
+def build_model(widths: tuple[int, int, int] = WIDTHS, dropout: float = 0.3, classes: int = 11):
+    """Conv-BN-ReLU stages with max pooling, then a dense BN-ReLU layer and a softmax head.
+
+    `classes`: the ten digits plus, by default, the reject class "not one digit" (negatives.py).
+    """
     import keras
     from keras import layers
 
@@ -72,7 +75,7 @@ def build_model(widths: tuple[int, int, int] = WIDTHS, dropout: float = 0.3):
             layers.BatchNormalization(),
             layers.ReLU(),
             layers.Dropout(dropout),
-            layers.Dense(10, activation="softmax"),
+            layers.Dense(classes, activation="softmax"),
         ],
         name="digit_cnn",
     )

@@ -3,12 +3,15 @@
 Importing TensorFlow costs seconds and a Keras call costs milliseconds; ONNX Runtime loads in a
 fraction of a second and runs one digit in well under a millisecond. The exporter handles the
 layers `cnn.build_model` uses and folds batch norm into the preceding convolution or dense layer.
-Graph input: "images" (N, 28, 28) float32 in 0..1. Outputs: "probs" (N, 10), "logits" (N, 10),
-"features" (the penultimate activations) and "conv1" (the first convolution's feature maps).
+Graph input: "images" (N, 28, 28) float32 in 0..1. Outputs: "probs" (N, 10) over the digits,
+"single" (N,) the probability that the crop is one digit at all (1 - the reject class's share; 1
+for a 10-class model), "logits" (N, K) over all K classes, "features" (the penultimate
+activations) and "conv1" (the first convolution's feature maps).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +59,12 @@ def _activation(g: _Graph, x: str, name: str) -> str:
     if name == "softmax":
         return x  # the final softmax is applied once, after temperature scaling
     raise ValueError(f"activation {name!r} is not supported by the exporter")
+
+
+def _columns(g: _Graph, x: str, start: int, stop: int) -> str:
+    """x[:, start:stop]."""
+    starts, ends, axes = (g.const("c", np.array([v], np.int64)) for v in (start, stop, 1))
+    return g.op("Slice", [x, starts, ends, axes])
 
 
 def keras_to_onnx(model, temperature: float = 1.0) -> onnx.ModelProto:
@@ -117,7 +126,11 @@ def keras_to_onnx(model, temperature: float = 1.0) -> onnx.ModelProto:
             raise ValueError(f"layer {kind} is not supported by the exporter")
         i += 1
     logits = g.op("Div", [x, g.const("T", np.array(temperature, np.float32))], "logits")
-    g.op("Softmax", [logits], "probs", axis=1)
+    digits = _columns(g, logits, 0, 10)
+    g.op("Softmax", [digits], "probs", axis=1)
+    everything = g.op("Softmax", [logits], axis=1)
+    g.op("ReduceSum", [_columns(g, everything, 0, 10), g.const("axes", np.array([1], np.int64))],
+         "single", keepdims=0)
     g.op("Identity", [features], "features")
     g.op("Identity", [conv1], "conv1")
     graph = helper.make_graph(
@@ -126,7 +139,8 @@ def keras_to_onnx(model, temperature: float = 1.0) -> onnx.ModelProto:
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 28, 28])],
         [
             helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", 10]),
-            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 10]),
+            helper.make_tensor_value_info("single", TensorProto.FLOAT, ["N"]),
+            helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", "K"]),
             helper.make_tensor_value_info("features", TensorProto.FLOAT, ["N", "F"]),
             helper.make_tensor_value_info("conv1", TensorProto.FLOAT, ["N", "C", "H", "W"]),
         ],
@@ -143,3 +157,33 @@ def save_onnx(model, path: str | Path, temperature: float = 1.0) -> Path:
     path = Path(path)
     onnx.save(keras_to_onnx(model, temperature), str(path))
     return path
+
+
+def quantize_int8(src: str | Path, dst: str | Path, calibration: np.ndarray) -> Path:
+    """Static int8 quantization of the float graph (weights per channel, activations per tensor).
+
+    Convolutions and dense layers run in 8-bit integers: about 1.5x faster than float32 on an
+    AVX2 CPU for a batch of 64, with MNIST test accuracy unchanged when measured (train.py records
+    both). `calibration`: (N, 28, 28) prepared digits whose activations set the ranges.
+    """
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Batches(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.batches = iter([{"images": calibration[i : i + 64]} for i in range(0, len(calibration), 64)])
+
+        def get_next(self) -> dict | None:
+            return next(self.batches, None)
+
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # the quantizer logs advice about shape pre-processing we do not need
+    try:
+        quantize_static(
+            str(src), str(dst), Batches(), quant_format=QuantFormat.QOperator, per_channel=True,
+            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+            op_types_to_quantize=["Conv", "Gemm"],
+        )
+    finally:
+        root.setLevel(level)
+    return Path(dst)

@@ -64,6 +64,15 @@ class Recognizer:
         """Probabilities for a batch already made by `prepare` (one model call)."""
         return np.asarray(self.backend.predict_proba(batch), dtype=np.float32)
 
+    def proba_single_prepared(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 10) digit probabilities and (N,) the probability that each input is one digit at all.
+
+        The CNN's reject class ("not one digit": two squeezed digits, a piece of one) gives the
+        second; the reader uses it to choose cuts. The SVC baseline says 1 everywhere.
+        """
+        proba, single = self.backend.proba_single(batch)
+        return np.asarray(proba, np.float32), np.asarray(single, np.float32)
+
     def logits(self, batch28: np.ndarray) -> np.ndarray:
         """The CNN's temperature-scaled logits for prepared 28x28 inputs (used for calibration)."""
         return self.backend.run(batch28, ("logits",))[0]
@@ -102,14 +111,16 @@ def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float)
     """Segment, then classify all digits in one batched model call (plus one for split candidates)."""
     from . import segment
 
-    seen: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}  # id(crop) -> (crop, proba, input)
+    # id(crop) -> (crop, proba, model input, probability of one digit)
+    seen: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float]] = {}
 
     def score(crops: list[np.ndarray]) -> np.ndarray:
+        """Each crop's confidence of being one digit AND its best digit."""
         batch = rec.prepare(crops)
-        proba = rec.proba_prepared(batch)
-        for crop, p, x in zip(crops, proba, batch, strict=True):
-            seen[id(crop)] = (crop, p, x)  # keeping the crop keeps its id unique
-        return proba.max(axis=1)
+        proba, single = rec.proba_single_prepared(batch)
+        for crop, p, x, s in zip(crops, proba, batch, single, strict=True):
+            seen[id(crop)] = (crop, p, x, float(s))  # keeping the crop keeps its id unique
+        return proba.max(axis=1) * single
 
     max_side = segment.FAST_MAX_SIDE if fast else segment.MAX_SIDE
     layout = segment.find_digits(np.asarray(image), score=score, max_side=max_side)
@@ -118,9 +129,10 @@ def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float)
         score(todo)
     digits: list[Digit] = []
     for s in layout.segments:
-        _, proba, model_input = seen[id(s.crop)]
+        _, proba, model_input, single = seen[id(s.crop)]
         label = int(proba.argmax())
-        if float(proba[label]) < min_confidence:
+        confidence = float(proba[label]) * single
+        if confidence < min_confidence:
             continue
-        digits.append(Digit(label, float(proba[label]), s.box, proba, model_input, s.line, s.number))
+        digits.append(Digit(label, confidence, s.box, proba, model_input, s.line, s.number))
     return Reading(reading_text(digits), digits)

@@ -12,7 +12,7 @@ class Digit:
     """One recognized digit; `box` is (x, y, w, h) in the original image's pixels."""
 
     label: int
-    confidence: float
+    confidence: float  # P(one digit) x P(label): low for a piece of a digit or two squeezed digits
     box: tuple[int, int, int, int]
     proba: np.ndarray = field(repr=False)  # (10,) class probabilities
     model_input: np.ndarray = field(repr=False)  # what the model saw: 28x28 (CNN) or 8x8 (SVC)

@@ -6,29 +6,46 @@ from pathlib import Path
 
 import numpy as np
 
-THREADS = 1  # one digit or a batch of 64 is too small to gain from more threads; leaves the UI a core
+THREADS = 1  # one digit or a few: a second thread costs more in hand-over than it saves
+WIDE_THREADS = 2  # batches of at least WIDE_BATCH digits (a page, a batch of 64) use both cores
+WIDE_BATCH = 16
+
+
+def _session(path: str | Path, threads: int):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads > 1:  # idle worker threads sleep instead of spinning: the app's UI shares the cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 class OnnxCnn:
     """A loaded CNN graph (see export.py): 28x28 float batches in, probabilities out."""
 
     def __init__(self, path: str | Path, threads: int = THREADS) -> None:
-        import onnxruntime as ort
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = Path(path)
-        self.session = ort.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = _session(path, threads)
+        self._wide = None  # the two-thread session, made at the first large batch
 
     def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
         """The named graph outputs for a (N, 28, 28) float32 batch in 0..1."""
         feed = {"images": np.ascontiguousarray(batch, dtype=np.float32)}
-        return self.session.run(list(outputs), feed)
+        session = self.session
+        if len(batch) >= WIDE_BATCH and WIDE_THREADS > 1:
+            if self._wide is None:
+                self._wide = _session(self.path, WIDE_THREADS)
+            session = self._wide
+        return session.run(list(outputs), feed)
 
     def predict_proba(self, batch: np.ndarray) -> np.ndarray:
         return self.run(batch)[0]
+
+    def proba_single(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Digit probabilities and the probability that each crop is one digit at all."""
+        probs, single = self.run(batch, ("probs", "single"))
+        return probs, single

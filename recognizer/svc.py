@@ -47,3 +47,7 @@ class SvcBaseline:
 
     def predict_proba(self, batch: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(batch.reshape(len(batch), -1)).astype(np.float32)
+
+    def proba_single(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The baseline has no reject class: every crop counts as one digit."""
+        return self.predict_proba(batch), np.ones(len(batch), np.float32)

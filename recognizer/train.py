@@ -18,12 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from . import cnn
-from .augment import AugmentConfig, augment_batch
+from .augment import AugmentConfig, add_styles, augment_batch
 from .data import fingerprint, load_mnist
+from .negatives import REJECT, make_negatives
 from .preprocess import batch_to_mnist
 from .preprocess import deskew as deskew_digit
 
 HOLDOUT = 5000  # MNIST train digits kept out of training for validation and calibration
+CALIBRATION_DIGITS = 1000  # hold-out digits that set the int8 model's activation ranges
+REJECT_SHARE = 0.12  # reject-class crops per training digit each epoch (see negatives.py)
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
@@ -39,22 +42,37 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
 
 
-class _Prefetch:
-    """Computes the next epoch's augmentation on a thread while the current epoch trains."""
+def epoch_data(x: np.ndarray, y: np.ndarray, seed: int, cfg: AugmentConfig | None,
+               reject_share: float) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch's training set: styled and distorted digits (`cfg`, None: as they are) plus
+    `reject_share` of their number in reject-class crops composed from them."""
+    if cfg is not None:
+        x = augment_batch(add_styles(x, y, seed, cfg), seed, cfg)
+    n = int(reject_share * len(x))
+    if not n:
+        return x, y
+    negatives = make_negatives(x, y, n, np.random.default_rng(seed + 1))
+    return np.concatenate([x, negatives]), np.concatenate([y, np.full(n, REJECT, y.dtype)])
 
-    def __init__(self, x: np.ndarray, cfg: AugmentConfig, seed: int) -> None:
-        self.x, self.cfg, self.seed = x, cfg, seed
-        self._result: np.ndarray | None = None
+
+class _Prefetch:
+    """Computes the next epoch's training set on a thread while the current epoch trains."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, cfg: AugmentConfig, seed: int,
+                 reject_share: float) -> None:
+        self.x, self.y, self.cfg, self.seed, self.reject_share = x, y, cfg, seed, reject_share
+        self._result: tuple[np.ndarray, np.ndarray] | None = None
         self._thread: threading.Thread | None = None
 
-    def start(self, epoch: int) -> None:
+    def start(self, epoch: int, distorted: bool = True) -> None:
         def work() -> None:
-            self._result = augment_batch(self.x, self.seed * 1000 + epoch, self.cfg)
+            cfg = self.cfg if distorted else None
+            self._result = epoch_data(self.x, self.y, self.seed * 1000 + epoch, cfg, self.reject_share)
 
         self._thread = threading.Thread(target=work, daemon=True)
         self._thread.start()
 
-    def get(self) -> np.ndarray:
+    def get(self) -> tuple[np.ndarray, np.ndarray]:
         assert self._thread is not None
         self._thread.join()
         return self._result
@@ -73,6 +91,7 @@ def train(
     verbose: bool = False,
     deskew: bool = False,
     clean_epochs: int = 0,
+    reject_share: float = REJECT_SHARE,
 ) -> dict:
     """Train, calibrate, export and evaluate; returns (and writes) the metrics record.
 
@@ -81,18 +100,10 @@ def train(
     """
     keras = cnn.import_keras(verbose)
 
-    from .export import save_onnx
-    from .reader import Recognizer
-
     started = time.time()
     keras.utils.set_random_seed(seed)
-    x_train_raw, y_train_raw, x_test, y_test = load_mnist(mnist_path)
-    data_hash = fingerprint(x_train_raw, y_train_raw, x_test, y_test)
-    order = np.random.default_rng(seed).permutation(len(x_train_raw))
-    hold, fit_idx = order[:HOLDOUT], order[HOLDOUT:]
-    if limit:
-        fit_idx, hold = fit_idx[:limit], hold[: max(limit // 10, 100)]
-        x_test, y_test = x_test[:limit], y_test[:limit]
+    x_train_raw, y_train_raw, _, _ = load_mnist(mnist_path)
+    hold, fit_idx = holdout_split(len(x_train_raw), seed, limit)
     print(f"preprocessing {len(fit_idx) + len(hold)} training digits...", flush=True)
     x_fit = batch_to_mnist(x_train_raw[fit_idx])
     y_fit = y_train_raw[fit_idx].astype(np.int64)
@@ -101,8 +112,8 @@ def train(
     if deskew:  # ablation only: the apps' pipeline does not deskew (see scripts/ablate.py)
         x_fit, x_val = (np.stack([deskew_digit(d) for d in xs]) for xs in (x_fit, x_val))
 
-    model = cnn.build_model(widths)
-    steps = epochs * int(np.ceil(len(x_fit) / batch_size))
+    model = cnn.build_model(widths, classes=11 if reject_share else 10)
+    steps = epochs * int(np.ceil(len(x_fit) * (1 + reject_share) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
         1e-4, decay_steps=steps - steps // 20, warmup_target=3e-3, warmup_steps=steps // 20,
         alpha=0.01,
@@ -112,64 +123,110 @@ def train(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    prefetch = _Prefetch(x_fit, augment, seed)
-    prefetch.start(0)
+    prefetch = _Prefetch(x_fit, y_fit, augment, seed, reject_share)
+    prefetch.start(0, distorted=clean_epochs < epochs)
     history: dict[str, list[float]] = {}
     verbose = 1 if sys.stdout.isatty() else 2
     distorted_epochs = epochs - clean_epochs
     for epoch in range(epochs):
-        x_epoch = prefetch.get() if epoch < distorted_epochs else x_fit
+        x_epoch, y_epoch = prefetch.get()
         note = "" if epoch < distorted_epochs else " (undistorted)"
         print(f"epoch {epoch + 1}/{epochs}{note}", flush=True)
-        if epoch + 1 < distorted_epochs:
-            prefetch.start(epoch + 1)
+        if epoch + 1 < epochs:
+            prefetch.start(epoch + 1, distorted=epoch + 1 < distorted_epochs)
         h = model.fit(
-            x_epoch[..., None], y_fit, batch_size=batch_size, epochs=epoch + 1,
+            x_epoch[..., None], y_epoch, batch_size=batch_size, shuffle=True, epochs=epoch + 1,
             initial_epoch=epoch, validation_data=(x_val[..., None], y_val), verbose=verbose,
         )
         for key, values in h.history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
     train_seconds = time.time() - started
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save(out_dir / f"{name}.keras")
-    save_onnx(model, out_dir / f"{name}.onnx")  # uncalibrated, to get logits for the fit
-    logits = Recognizer.load(out_dir / f"{name}.onnx").logits(x_val)
-    temperature = fit_temperature(logits, y_val)
-    save_onnx(model, out_dir / f"{name}.onnx", temperature)
-
-    rec = Recognizer.load(out_dir / f"{name}.onnx")
-    if deskew:
-        x_prepared = np.stack([deskew_digit(d) for d in batch_to_mnist(x_test)])
-        predictions = rec.proba_prepared(x_prepared).argmax(axis=1)
-    else:
-        predictions = rec.predict(x_test)  # the public path the apps use
-    test_accuracy = float((predictions == y_test).mean())
     record = {
-        "model": f"{name}.onnx",
-        "test_accuracy": round(test_accuracy, 5),
-        "test_errors": int((predictions != y_test).sum()),
-        "test_digits": int(len(y_test)),
-        "holdout_accuracy": round(history["val_accuracy"][-1], 5),
-        "temperature": round(temperature, 4),
         "epochs": epochs,
         "batch_size": batch_size,
         "train_digits": int(len(x_fit)),
         "wall_seconds": round(train_seconds, 1),
         "seed": seed,
         "widths": list(widths),
-        "multiply_adds_per_digit": cnn.multiply_adds(model),
-        "parameters": int(model.count_params()),
         "augment": asdict(augment),
         "deskew": deskew,
         "clean_epochs": clean_epochs,
-        "data_sha256": data_hash,
-        "versions": _versions(),
+        "reject_share": reject_share,
+        "limit": limit,
         "history": {k: [round(v, 5) for v in vals] for k, vals in history.items()},
     }
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save(out_dir / f"{name}.keras")
+    return finish(model, record, out_dir, name, mnist_path)
+
+
+def finish(model, record: dict, out_dir: Path, name: str, mnist_path: str | Path | None) -> dict:
+    """Export a trained model: calibrate on the hold-out, quantize, test, write the metrics file.
+
+    `record` holds the training run's settings and history (what `train` measured); this adds
+    what the exported model measures and writes both to `<name>.json`.
+    """
+    from .export import quantize_int8, save_onnx
+    from .reader import Recognizer
+
+    started = time.time()
+    x_train_raw, y_train_raw, x_test, y_test = load_mnist(mnist_path)
+    data_hash = fingerprint(x_train_raw, y_train_raw, x_test, y_test)
+    hold, _ = holdout_split(len(x_train_raw), record["seed"], record.get("limit"))
+    if record.get("limit"):
+        x_test, y_test = x_test[: record["limit"]], y_test[: record["limit"]]
+    x_val, y_val = batch_to_mnist(x_train_raw[hold]), y_train_raw[hold].astype(np.int64)
+    float_path = out_dir / f"{name}_float.onnx"
+    save_onnx(model, float_path)  # uncalibrated, to get logits for the fit
+    temperature = fit_temperature(Recognizer.load(float_path).logits(x_val), y_val)
+    save_onnx(model, float_path, temperature)
+    float_accuracy = float((Recognizer.load(float_path).predict(x_test) == y_test).mean())
+    quantize_int8(float_path, out_dir / f"{name}.onnx", x_val[:CALIBRATION_DIGITS])
+    float_path.unlink()
+
+    rec = Recognizer.load(out_dir / f"{name}.onnx")
+    if record["deskew"]:
+        x_prepared = np.stack([deskew_digit(d) for d in batch_to_mnist(x_test)])
+        predictions = rec.proba_prepared(x_prepared).argmax(axis=1)
+    else:
+        predictions = rec.predict(x_test)  # the public path the apps use
+    out = {
+        "model": f"{name}.onnx",
+        "test_accuracy": round(float((predictions == y_test).mean()), 5),
+        "test_errors": int((predictions != y_test).sum()),
+        "test_digits": int(len(y_test)),
+        "float_test_accuracy": round(float_accuracy, 5),
+        "holdout_accuracy": record["history"]["val_accuracy"][-1],
+        "temperature": round(temperature, 4),
+        "multiply_adds_per_digit": cnn.multiply_adds(model),
+        "parameters": int(model.count_params()),
+        "export_seconds": round(time.time() - started, 1),
+        "data_sha256": data_hash,
+        "versions": _versions(),
+    }
+    record = {**out, **{k: v for k, v in record.items() if k not in out}}
     (out_dir / f"{name}.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def export_again(out_dir: str | Path = "models", name: str = "cnn",
+                 mnist_path: str | Path | None = None) -> dict:
+    """Redo `finish` for a trained `<name>.keras` (after an exporter change), keeping its training record."""
+    keras = cnn.import_keras()
+    out_dir = Path(out_dir)
+    record = json.loads((out_dir / f"{name}.json").read_text())
+    model = keras.models.load_model(out_dir / f"{name}.keras")
+    return finish(model, record, out_dir, name, mnist_path)
+
+
+def holdout_split(n: int, seed: int, limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the hold-out digits and of the training digits (the same for a given seed)."""
+    order = np.random.default_rng(seed).permutation(n)
+    hold, fit_idx = order[:HOLDOUT], order[HOLDOUT:]
+    if limit:
+        fit_idx, hold = fit_idx[:limit], hold[: max(limit // 10, 100)]
+    return hold, fit_idx
 
 
 def _versions() -> dict[str, str]:

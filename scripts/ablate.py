@@ -26,19 +26,22 @@ from recognizer import Recognizer  # noqa: E402
 from recognizer.augment import AugmentConfig  # noqa: E402
 from recognizer.evalsets import load_set  # noqa: E402
 from recognizer.preprocess import batch_to_mnist, deskew  # noqa: E402
-from recognizer.train import train  # noqa: E402
+from recognizer.train import REJECT_SHARE, train  # noqa: E402
 
 SHIPPED = AugmentConfig()  # what scripts/train_cnn.py uses
-BASE = replace(SHIPPED, stretch=0.0, lowres_prob=0.0)  # affine + elastic + thickness
-VARIANTS = {
-    "plain": (AugmentConfig.none(), False),
-    "affine": (replace(BASE, elastic_prob=0.0, thickness_prob=0.0), False),
-    "affine+elastic": (replace(BASE, thickness_prob=0.0), False),
-    "affine+elastic+thickness": (BASE, False),
-    "+stretch": (replace(BASE, stretch=SHIPPED.stretch), False),
-    "+lowres": (replace(BASE, lowres_prob=SHIPPED.lowres_prob), False),
-    "+stretch+lowres (shipped)": (SHIPPED, False),
-    "+stretch+lowres+deskew": (SHIPPED, True),
+NO_STYLES = replace(SHIPPED, slash_zero_prob=0.0, flag_one_prob=0.0)
+BASE = replace(NO_STYLES, stretch=0.0, lowres_prob=0.0)  # affine + elastic + thickness
+VARIANTS = {  # name: (augmentation, deskew, reject-class share)
+    "plain": (AugmentConfig.none(), False, 0.0),
+    "affine": (replace(BASE, elastic_prob=0.0, thickness_prob=0.0), False, 0.0),
+    "affine+elastic": (replace(BASE, thickness_prob=0.0), False, 0.0),
+    "affine+elastic+thickness": (BASE, False, 0.0),
+    "+stretch": (replace(BASE, stretch=SHIPPED.stretch), False, 0.0),
+    "+lowres": (replace(BASE, lowres_prob=SHIPPED.lowres_prob), False, 0.0),
+    "+stretch+lowres": (NO_STYLES, False, 0.0),
+    "+stretch+lowres+styles": (SHIPPED, False, 0.0),
+    "+styles+reject (shipped)": (SHIPPED, False, REJECT_SHARE),
+    "+styles+reject+deskew": (SHIPPED, True, REJECT_SHARE),
 }
 SETS = ("usps_train", "usps", "semeion", "unipen")
 
@@ -63,10 +66,11 @@ def main() -> None:
     out_path = Path(args.out)
     results = json.loads(out_path.read_text()) if out_path.exists() else {}
     for name in args.only or list(VARIANTS):
-        cfg, use_deskew = VARIANTS[name]
+        cfg, use_deskew, reject_share = VARIANTS[name]
         started = time.time()
         work = Path(args.work) / "".join(c if c.isalnum() else "_" for c in name)
-        record = train(work, epochs=args.epochs, limit=args.limit, augment=cfg, deskew=use_deskew, seed=0)
+        record = train(work, epochs=args.epochs, limit=args.limit, augment=cfg, deskew=use_deskew, seed=0,
+                       reject_share=reject_share)
         rec = Recognizer.load(work / "cnn.onnx")
         row = {"mnist_holdout": record["holdout_accuracy"], "mnist_test": record["test_accuracy"]}
         row.update({s: round(score(rec, *eval_sets[s], use_deskew), 5) for s in SETS})

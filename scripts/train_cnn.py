@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recognizer.augment import AugmentConfig  # noqa: E402
-from recognizer.train import train  # noqa: E402
+from recognizer.train import REJECT_SHARE, export_again, train  # noqa: E402
 
 
 def main() -> None:
@@ -27,13 +27,20 @@ def main() -> None:
     parser.add_argument("--name", default="cnn", help="file stem of the outputs (default: cnn)")
     parser.add_argument("--limit", type=int, help="train on this many digits only (smoke tests)")
     parser.add_argument("--no-augment", action="store_true", help="plain MNIST (ablation)")
+    parser.add_argument("--no-reject", action="store_true", help="ten classes, no reject class (ablation)")
+    parser.add_argument("--export-only", action="store_true",
+                        help="redo calibration, int8 export and test of OUT/NAME.keras")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
     args = parser.parse_args()
-    augment = AugmentConfig.none() if args.no_augment else AugmentConfig()
-    record = train(
-        args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,
-        name=args.name, verbose=args.verbose, clean_epochs=args.clean_epochs,
-    )
+    if args.export_only:
+        record = export_again(args.out, args.name, args.mnist)
+    else:
+        augment = AugmentConfig.none() if args.no_augment else AugmentConfig()
+        record = train(
+            args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,
+            name=args.name, verbose=args.verbose, clean_epochs=args.clean_epochs,
+            reject_share=0.0 if args.no_reject else REJECT_SHARE,
+        )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "
         f"{record['test_digits']}), {record['wall_seconds']:.0f} s, T={record['temperature']}"

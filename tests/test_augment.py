@@ -17,3 +17,33 @@ def test_augmentation_is_reproducible_and_changes_digits(mnist):
 def test_no_augmentation_is_identity(mnist):
     x = batch_to_mnist(mnist["x_train"][:8])
     assert np.allclose(augment_batch(x, 0, AugmentConfig.none()), x)
+
+
+def test_slashed_zeros_and_flagged_ones_stay_digits_with_more_ink(mnist):
+    from recognizer.augment import add_styles
+
+    x = batch_to_mnist(mnist["x_train"][:300])
+    y = mnist["y_train"][:300]
+    styled = add_styles(x, y, 0, AugmentConfig(slash_zero_prob=1.0, flag_one_prob=1.0))
+    changed = np.flatnonzero(np.abs(styled - x).max(axis=(1, 2)) > 0.1)
+    assert set(y[changed]) == {0, 1}  # only 0s and 1s are restyled
+    assert len(changed) >= 0.9 * np.isin(y, (0, 1)).sum()
+    for i in changed:  # still MNIST-framed: the ink fills the 20 px box, with added strokes
+        ys, xs = np.nonzero(styled[i] > 0.12)
+        assert max(np.ptp(ys), np.ptp(xs)) in range(18, 22)
+    ones = changed[y[changed] == 1]
+    left = np.arange(28) < 14
+    assert (styled[ones][:, :10, left].sum() > x[ones][:, :10, left].sum())  # the flag points left
+
+
+def test_negatives_are_framed_and_reproducible(mnist):
+    from recognizer.negatives import make_negatives
+
+    x = batch_to_mnist(mnist["x_train"][:200])
+    y = mnist["y_train"][:200]
+    a = make_negatives(x, y, 60, np.random.default_rng(5))
+    b = make_negatives(x, y, 60, np.random.default_rng(5))
+    assert np.array_equal(a, b) and a.shape == (60, 28, 28)
+    assert (a.reshape(60, -1).max(axis=1) > 0.3).all()
+    widths = [np.ptp(np.nonzero(im.max(axis=0) > 0.12)[0]) for im in a]
+    assert np.median(widths) >= 15  # mostly wide: pairs squeezed into the 20 px box

@@ -117,3 +117,15 @@ def test_any_shape_and_dtype_gives_valid_output_or_value_error(image):
     assert np.isfinite(out).all() and out.min() >= 0 and out.max() <= 1.0 + 1e-6
     small = pp.to_8x8(image)
     assert small.shape == (8, 8) and np.isfinite(small).all()
+
+
+def test_vectorized_batch_equals_one_by_one(mnist):
+    from recognizer.preprocess import batch_to_mnist, to_mnist
+
+    x = np.concatenate([mnist["x_test"][:100], 255 - mnist["x_test"][100:150]])
+    one_by_one = np.stack([to_mnist(im) for im in x])
+    assert np.abs(batch_to_mnist(x) - one_by_one).max() < 1e-5
+    blank = x[:3].copy()
+    blank[1] = 7
+    with pytest.raises(ValueError, match="blank"):
+        batch_to_mnist(blank)

@@ -17,13 +17,13 @@ def source(mnist):
 def count_calls(rec, monkeypatch) -> list[int]:
     """Record the batch size of every model call the recognizer makes."""
     calls: list[int] = []
-    original = rec.proba_prepared
+    original = rec.proba_single_prepared
 
     def counting(batch):
         calls.append(len(batch))
         return original(batch)
 
-    monkeypatch.setattr(rec, "proba_prepared", counting)
+    monkeypatch.setattr(rec, "proba_single_prepared", counting)
     return calls
 
 
