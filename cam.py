@@ -26,7 +26,7 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own log lines 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from recognizer import ModelError, Reading, Recognizer  # noqa: E402
+from recognizer import ModelError, Reading, Recognizer, runtime  # noqa: E402
 from recognizer.tracking import Tracker  # noqa: E402
 
 Box = tuple[int, int, int, int]
@@ -374,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="no window: process every frame and print")
     p.add_argument("--json", action="store_true", help="with --headless: one JSON object per frame")
     p.add_argument("--save-dir", type=Path, default=Path("captures"), help="where S saves (captures/)")
-    p.add_argument("--threads", type=int, default=1, help="OpenCV threads (default 1: leave a core free)")
+    p.add_argument("--threads", type=int, default=1, help="OpenCV and ONNX Runtime threads (default 1)")
     return p
 
 
@@ -391,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
         _warn("cam.py: error: no display to show a window on; use --headless (and --json) instead")
         return 2
     cv2.setNumThreads(max(1, args.threads))
+    runtime.WIDE_THREADS = max(1, args.threads)
     try:
         rec = Recognizer.load(args.model)
     except (ModelError, ValueError) as exc:

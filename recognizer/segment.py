@@ -52,6 +52,8 @@ MERGE_GAP = 0.35  # ... when the vertical gap between them is below this fractio
 MERGE_STACKED = 0.15  # pieces one above the other (this little overlap or gap) merge even when slanted
 MERGE_MAX_HEIGHT = 1.35  # ... and the merged box is no taller than this many digit heights
 SPLIT_ASPECT = 0.9  # wider than this times its height: maybe touching digits (a 4 and a 1 together)
+SPLIT_DOUBT = 0.5  # a narrower blob read with less confidence than this is tried in pieces too ...
+MIN_SPLIT_ASPECT = 0.55  # ... if it is at least this wide (two squeezed digits: "11", "17")
 DIGIT_ASPECT = 0.75  # typical width/height of a handwritten digit (MNIST median without the 1s)
 MIN_PIECE = 0.12  # no cut closer to a blob's end than this many heights: a sliver is no digit
 CUT_SPACING = 0.1  # cut points at least this many heights apart (fewer crops to score)
@@ -388,51 +390,84 @@ def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float]
 
 def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]], boxes: list[Box],
                    score: ScoreFn | None) -> list[tuple[Box, np.ndarray]]:
-    """Each digit-sized group as (box, crop); wide ones split into the pieces the scorer reads best.
+    """Each digit-sized group as (box, crop); blobs that may hold several digits split into the
+    pieces the scorer reads best.
 
     A wide blob gets candidate cut points; every piece between two cut points that could be one
-    digit is a crop, and all crops of all wide blobs go to `score` in ONE call. `best_path` then
-    picks the cuts. Without a scorer, the blob is cut at the width estimate's count.
+    digit is a crop. All crops of all wide blobs, and every narrow blob whole, go to `score` in
+    ONE call. A narrow blob the model doubts (two squeezed digits, as a reject-class model says)
+    gets its own pieces in a second call. `best_path` then picks the cuts. Without a scorer, a
+    wide blob is cut at the width estimate's count.
     """
     out: list[list[tuple[Box, np.ndarray]]] = []
-    pending: list[tuple[int, Box, list[int], dict[tuple[int, int], int], dict]] = []
-    all_crops: list[np.ndarray] = []
+    pending: list[tuple[int, Box, list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]] = []
     for group, box in zip(groups, boxes, strict=True):
         x, y, w, h = box
         whole = (box, crop_of(ink, labels, group, box))
-        if w <= SPLIT_ASPECT * h:
-            out.append([whole])
-            continue
-        lab = labels[y : y + h, x : x + w]
-        profile = (np.isin(lab, np.asarray(group) + 1) * ink[y : y + h, x : x + w]).sum(axis=0)
-        points = cut_points(profile, h)
-        pieces: dict[tuple[int, int], tuple[Box, np.ndarray]] = {}
-        for i in range(len(points)):
-            for j in range(i + 1, len(points)):
-                a, b = points[i], points[j]
-                if (b - a) > MAX_PIECE * h:
-                    break
-                crop = whole[1] if (a, b) == (0, w) else crop_of(ink, labels, group, box, (x + a, x + b))
-                if float(crop.max()) > INK_HIGH:
-                    pieces[(i, j)] = (_tight((x + a, y, b - a, h), crop), crop)
+        wide = w > SPLIT_ASPECT * h
         if score is None:
-            k = max(1, round(w / (DIGIT_ASPECT * h)))
-            cuts = [round(w * j / k) for j in range(k + 1)]
-            out.append([(_tight((x + a, y, b - a, h), c), c) for a, b in zip(cuts, cuts[1:], strict=False)
-                        for c in [crop_of(ink, labels, group, box, (x + a, x + b))] if c.max() > INK_HIGH])
+            out.append(_equal_cuts(ink, labels, group, box) if wide else [whole])
             continue
-        index = {key: len(all_crops) + n for n, key in enumerate(pieces)}
-        all_crops.extend(c for _, c in pieces.values())
-        pending.append((len(out), box, points, index, pieces))
+        points, pieces = _pieces(ink, labels, group, box, whole) if wide else ([0, w], {(0, 1): whole})
+        pending.append((len(out), box, points, pieces))
         out.append([whole])
     if pending:
-        conf = np.asarray(score(all_crops), float)
-        for slot, box, points, index, pieces in pending:
-            path = best_path(points, box[3], {key: float(conf[k]) for key, k in index.items()})
+        conf = _score_pieces(score, [p[3] for p in pending])
+        doubtful = [k for k, (_, box, points, _) in enumerate(pending)
+                    if len(points) == 2 and box[2] >= MIN_SPLIT_ASPECT * box[3]
+                    and conf[k][(0, 1)] < SPLIT_DOUBT]
+        if doubtful:
+            for k in doubtful:
+                slot, box, _, pieces = pending[k]
+                group = groups[slot]
+                points, more = _pieces(ink, labels, group, box, pieces[(0, 1)])
+                pending[k] = (slot, box, points, more)
+            more_conf = _score_pieces(score, [pending[k][3] for k in doubtful])
+            for k, c in zip(doubtful, more_conf, strict=True):
+                conf[k] = c
+        for k, (slot, box, points, pieces) in enumerate(pending):
+            path = best_path(points, box[3], conf[k])
             if path:
                 out[slot] = [pieces[key] for key in path]
     flat = [item for items in out for item in items]
     return [(b, c) for b, c in flat if c.max() > INK_HIGH]
+
+
+def _pieces(ink: np.ndarray, labels: np.ndarray, group: list[int], box: Box,
+            whole: tuple[Box, np.ndarray]) -> tuple[list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]:
+    """Cut points of a blob and its candidate pieces (between two cut points) with their crops."""
+    x, y, w, h = box
+    lab = labels[y : y + h, x : x + w]
+    profile = (np.isin(lab, np.asarray(group) + 1) * ink[y : y + h, x : x + w]).sum(axis=0)
+    points = cut_points(profile, h)
+    pieces: dict[tuple[int, int], tuple[Box, np.ndarray]] = {}
+    for i in range(len(points)):
+        for j in range(i + 1, len(points)):
+            a, b = points[i], points[j]
+            if (b - a) > MAX_PIECE * h:
+                break
+            crop = whole[1] if (a, b) == (0, w) else crop_of(ink, labels, group, box, (x + a, x + b))
+            if float(crop.max()) > INK_HIGH:
+                pieces[(i, j)] = (_tight((x + a, y, b - a, h), crop), crop)
+    return points, pieces
+
+
+def _score_pieces(score: ScoreFn, blobs: list[dict[tuple[int, int], tuple[Box, np.ndarray]]]
+                  ) -> list[dict[tuple[int, int], float]]:
+    """Every piece of every blob scored in one call; per blob, piece key -> confidence."""
+    crops = [crop for pieces in blobs for _, crop in pieces.values()]
+    conf = iter(np.asarray(score(crops), float).tolist()) if crops else iter(())
+    return [{key: next(conf) for key in pieces} for pieces in blobs]
+
+
+def _equal_cuts(ink: np.ndarray, labels: np.ndarray, group: list[int], box: Box
+                ) -> list[tuple[Box, np.ndarray]]:
+    """Without a scorer: cut a wide blob into as many equal pieces as its width suggests."""
+    x, y, w, h = box
+    k = max(1, round(w / (DIGIT_ASPECT * h)))
+    cuts = [round(w * j / k) for j in range(k + 1)]
+    return [(_tight((x + a, y, b - a, h), c), c) for a, b in zip(cuts, cuts[1:], strict=False)
+            for c in [crop_of(ink, labels, group, box, (x + a, x + b))] if c.max() > INK_HIGH]
 
 
 def _tight(box: Box, crop: np.ndarray) -> Box:

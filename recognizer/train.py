@@ -25,7 +25,6 @@ from .preprocess import batch_to_mnist
 from .preprocess import deskew as deskew_digit
 
 HOLDOUT = 5000  # MNIST train digits kept out of training for validation and calibration
-CALIBRATION_DIGITS = 1000  # hold-out digits that set the int8 model's activation ranges
 REJECT_SHARE = 0.12  # reject-class crops per training digit each epoch (see negatives.py)
 
 
@@ -162,12 +161,12 @@ def train(
 
 
 def finish(model, record: dict, out_dir: Path, name: str, mnist_path: str | Path | None) -> dict:
-    """Export a trained model: calibrate on the hold-out, quantize, test, write the metrics file.
+    """Export a trained model: calibrate on the hold-out, test, write the metrics file.
 
     `record` holds the training run's settings and history (what `train` measured); this adds
     what the exported model measures and writes both to `<name>.json`.
     """
-    from .export import quantize_int8, save_onnx
+    from .export import save_onnx
     from .reader import Recognizer
 
     started = time.time()
@@ -177,13 +176,10 @@ def finish(model, record: dict, out_dir: Path, name: str, mnist_path: str | Path
     if record.get("limit"):
         x_test, y_test = x_test[: record["limit"]], y_test[: record["limit"]]
     x_val, y_val = batch_to_mnist(x_train_raw[hold]), y_train_raw[hold].astype(np.int64)
-    float_path = out_dir / f"{name}_float.onnx"
-    save_onnx(model, float_path)  # uncalibrated, to get logits for the fit
-    temperature = fit_temperature(Recognizer.load(float_path).logits(x_val), y_val)
-    save_onnx(model, float_path, temperature)
-    float_accuracy = float((Recognizer.load(float_path).predict(x_test) == y_test).mean())
-    quantize_int8(float_path, out_dir / f"{name}.onnx", x_val[:CALIBRATION_DIGITS])
-    float_path.unlink()
+    path = out_dir / f"{name}.onnx"
+    save_onnx(model, path)  # uncalibrated, to get logits for the fit
+    temperature = fit_temperature(Recognizer.load(path).logits(x_val), y_val)
+    save_onnx(model, path, temperature)
 
     rec = Recognizer.load(out_dir / f"{name}.onnx")
     if record["deskew"]:
@@ -196,7 +192,6 @@ def finish(model, record: dict, out_dir: Path, name: str, mnist_path: str | Path
         "test_accuracy": round(float((predictions == y_test).mean()), 5),
         "test_errors": int((predictions != y_test).sum()),
         "test_digits": int(len(y_test)),
-        "float_test_accuracy": round(float_accuracy, 5),
         "holdout_accuracy": record["history"]["val_accuracy"][-1],
         "temperature": round(temperature, 4),
         "multiply_adds_per_digit": cnn.multiply_adds(model),

@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import cam  # noqa: E402
-from recognizer import Recognizer, strokes, synth  # noqa: E402
+from recognizer import Recognizer, runtime, strokes, synth  # noqa: E402
 from recognizer.tracking import EDGE_MARGIN, Tracker  # noqa: E402
 
 VIEW = (640, 480)  # (w, h): the issue's webcam resolution
@@ -294,6 +294,7 @@ def main() -> None:
                         help="diagnosis: paper evenly lit (no light gradient, no shadow)")
     args = parser.parse_args()
     cv2.setNumThreads(1)
+    runtime.WIDE_THREADS = 1  # one core for the model too, even for big batches of split candidates
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core, as the issue says
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")

@@ -33,7 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recognizer import Recognizer, synth  # noqa: E402
+from recognizer import Recognizer, runtime, synth  # noqa: E402
 
 IOU_MATCH = 0.5  # a found digit counts when it overlaps the true box this much and has its label
 TESSERACT_ARGS = ["--psm", "6", "-c", "tessedit_char_whitelist=0123456789"]  # block of text, digits
@@ -208,6 +208,7 @@ def main() -> None:
     args = parser.parse_args()
 
     cv2.setNumThreads(1)  # one core, as the speed target says
+    runtime.WIDE_THREADS = 1
     rec = Recognizer.load(args.model)
     source = synth.load_source(args.sources.split(","))
     has_tess = shutil.which("tesseract") is not None and not args.no_tesseract

@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--no-augment", action="store_true", help="plain MNIST (ablation)")
     parser.add_argument("--no-reject", action="store_true", help="ten classes, no reject class (ablation)")
     parser.add_argument("--export-only", action="store_true",
-                        help="redo calibration, int8 export and test of OUT/NAME.keras")
+                        help="redo calibration, ONNX export and test of OUT/NAME.keras")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
     args = parser.parse_args()
     if args.export_only:

@@ -62,3 +62,16 @@ def test_corrupt_model_names_file_and_command(tmp_path):
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="cnn, svc"):
         Recognizer.load("resnet")
+
+
+def test_reject_class_doubts_two_squeezed_digits_not_one(cnn, mnist):
+    from recognizer.negatives import pair
+
+    x = cnn.prepare(mnist["x_test"][:400])
+    rng = np.random.default_rng(0)
+    pairs = np.stack([pair(x[i], x[i + 200], rng) for i in range(100)])
+    _, single_digits = cnn.proba_single_prepared(x)
+    _, single_pairs = cnn.proba_single_prepared(pairs)
+    assert np.median(single_digits) > 0.98
+    assert np.median(single_pairs) < 0.2
+    assert (single_pairs < 0.5).mean() > (single_digits < 0.5).mean() + 0.5
