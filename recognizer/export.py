@@ -66,7 +66,7 @@ def _columns(g: _Graph, x: str, start: int, stop: int) -> str:
     return g.op("Slice", [x, starts, ends, axes])
 
 
-def keras_to_onnx(model, temperature: float = 1.0) -> onnx.ModelProto:
+def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False) -> onnx.ModelProto:
     """Translate a Sequential Keras CNN (see cnn.build_model) to an ONNX model."""
     layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
     g = _Graph()
@@ -147,13 +147,14 @@ def keras_to_onnx(model, temperature: float = 1.0) -> onnx.ModelProto:
     )
     onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     onnx_model.ir_version = 8
+    helper.set_model_props(onnx_model, {"deskew": "1" if deskew else "0"})  # the input convention
     onnx.checker.check_model(onnx_model)
     return onnx_model
 
 
-def save_onnx(model, path: str | Path, temperature: float = 1.0) -> Path:
-    """Export `model` to `path` and return the path."""
+def save_onnx(model, path: str | Path, temperature: float = 1.0, deskew: bool = False) -> Path:
+    """Export `model` to `path` and return the path; `deskew`: it was trained on deskewed digits."""
     path = Path(path)
-    onnx.save(keras_to_onnx(model, temperature), str(path))
+    onnx.save(keras_to_onnx(model, temperature, deskew), str(path))
     return path
 

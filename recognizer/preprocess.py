@@ -167,8 +167,8 @@ def frame_ink(ink: np.ndarray) -> np.ndarray:
 def deskew(digit: np.ndarray) -> np.ndarray:
     """Shear a 28x28 digit upright by its second-order moments (OpenCV's digits.py step).
 
-    Kept as an option for the ablation (scripts/ablate.py); the shipped pipeline does not use it
-    unless the measurements say it helps.
+    A model trained on deskewed digits says so in its ONNX metadata and `Recognizer.prepare`
+    then deskews its inputs too (scripts/ablate.py measures whether it helps).
     """
     h, w = digit.shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -181,6 +181,24 @@ def deskew(digit: np.ndarray) -> np.ndarray:
     skew = mu11 / mu02
     matrix = np.float32([[1, skew, -skew * cy], [0, 1, 0]])
     return cv2.warpAffine(digit, matrix, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
+
+
+def batch_deskew(batch: np.ndarray) -> np.ndarray:
+    """`deskew` for a (N, 28, 28) batch, the moments computed for all digits at once."""
+    n, h, w = batch.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    total = batch.sum(axis=(1, 2))
+    cx = np.einsum("nij,ij->n", batch, xs) / total
+    cy = np.einsum("nij,ij->n", batch, ys) / total
+    dx, dy = xs[None] - cx[:, None, None], ys[None] - cy[:, None, None]
+    mu11 = np.einsum("nij,nij->n", batch, dx * dy)
+    mu02 = np.einsum("nij,nij->n", batch, dy * dy)
+    out = batch.copy()
+    for i in np.flatnonzero(np.abs(mu02) >= 1e-2):
+        skew = float(mu11[i] / mu02[i])
+        matrix = np.float32([[1, skew, -skew * float(cy[i])], [0, 1, 0]])
+        cv2.warpAffine(batch[i], matrix, (w, h), dst=out[i], flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
+    return out
 
 
 def to_8x8(image: np.ndarray) -> np.ndarray:

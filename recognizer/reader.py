@@ -50,7 +50,8 @@ class Recognizer:
         """The model's input batch: (N, 28, 28) in 0..1 for the CNN, (N, 8, 8) in 0..16 for the SVC."""
         if self.input_size == preprocess.SVC_SIZE:
             return preprocess.batch_to_8x8(images)
-        return preprocess.batch_to_mnist(images)
+        batch = preprocess.batch_to_mnist(images)
+        return preprocess.batch_deskew(batch) if getattr(self.backend, "deskew", False) else batch
 
     def predict_proba(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """(N, 10) class probabilities for N digit images (any size, either polarity)."""

@@ -21,8 +21,7 @@ from . import cnn
 from .augment import AugmentConfig, add_styles, augment_batch
 from .data import fingerprint, load_mnist
 from .negatives import REJECT, make_negatives
-from .preprocess import batch_to_mnist
-from .preprocess import deskew as deskew_digit
+from .preprocess import batch_deskew, batch_to_mnist
 
 HOLDOUT = 5000  # MNIST train digits kept out of training for validation and calibration
 REJECT_SHARE = 0.12  # reject-class crops per training digit each epoch (see negatives.py)
@@ -108,8 +107,8 @@ def train(
     y_fit = y_train_raw[fit_idx].astype(np.int64)
     x_val = batch_to_mnist(x_train_raw[hold])
     y_val = y_train_raw[hold].astype(np.int64)
-    if deskew:  # ablation only: the apps' pipeline does not deskew (see scripts/ablate.py)
-        x_fit, x_val = (np.stack([deskew_digit(d) for d in xs]) for xs in (x_fit, x_val))
+    if deskew:  # the exported model tells Recognizer.prepare to deskew its inputs too
+        x_fit, x_val = batch_deskew(x_fit), batch_deskew(x_val)
 
     model = cnn.build_model(widths, classes=11 if reject_share else 10)
     steps = epochs * int(np.ceil(len(x_fit) * (1 + reject_share) / batch_size))
@@ -175,18 +174,15 @@ def finish(model, record: dict, out_dir: Path, name: str, mnist_path: str | Path
     hold, _ = holdout_split(len(x_train_raw), record["seed"], record.get("limit"))
     if record.get("limit"):
         x_test, y_test = x_test[: record["limit"]], y_test[: record["limit"]]
-    x_val, y_val = batch_to_mnist(x_train_raw[hold]), y_train_raw[hold].astype(np.int64)
+    y_val = y_train_raw[hold].astype(np.int64)
     path = out_dir / f"{name}.onnx"
-    save_onnx(model, path)  # uncalibrated, to get logits for the fit
-    temperature = fit_temperature(Recognizer.load(path).logits(x_val), y_val)
-    save_onnx(model, path, temperature)
+    save_onnx(model, path, deskew=record["deskew"])  # uncalibrated, to get logits for the fit
+    uncalibrated = Recognizer.load(path)
+    temperature = fit_temperature(uncalibrated.logits(uncalibrated.prepare(x_train_raw[hold])), y_val)
+    save_onnx(model, path, temperature, deskew=record["deskew"])
 
     rec = Recognizer.load(out_dir / f"{name}.onnx")
-    if record["deskew"]:
-        x_prepared = np.stack([deskew_digit(d) for d in batch_to_mnist(x_test)])
-        predictions = rec.proba_prepared(x_prepared).argmax(axis=1)
-    else:
-        predictions = rec.predict(x_test)  # the public path the apps use
+    predictions = rec.predict(x_test)  # the public path the apps use (deskewing if trained so)
     out = {
         "model": f"{name}.onnx",
         "test_accuracy": round(float((predictions == y_test).mean()), 5),

@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--name", default="cnn", help="file stem of the outputs (default: cnn)")
     parser.add_argument("--limit", type=int, help="train on this many digits only (smoke tests)")
     parser.add_argument("--no-augment", action="store_true", help="plain MNIST (ablation)")
+    parser.add_argument("--deskew", action="store_true", help="shear every digit upright first")
     parser.add_argument("--no-reject", action="store_true", help="ten classes, no reject class (ablation)")
     parser.add_argument("--export-only", action="store_true",
                         help="redo calibration, ONNX export and test of OUT/NAME.keras")
@@ -39,7 +40,7 @@ def main() -> None:
         record = train(
             args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,
             name=args.name, verbose=args.verbose, clean_epochs=args.clean_epochs,
-            reject_share=0.0 if args.no_reject else REJECT_SHARE,
+            reject_share=0.0 if args.no_reject else REJECT_SHARE, deskew=args.deskew,
         )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "

@@ -129,3 +129,14 @@ def test_vectorized_batch_equals_one_by_one(mnist):
     blank[1] = 7
     with pytest.raises(ValueError, match="blank"):
         batch_to_mnist(blank)
+
+
+def test_batch_deskew_equals_one_by_one_and_uprights_a_slanted_stroke(mnist):
+    from recognizer.preprocess import batch_deskew, batch_to_mnist, deskew
+
+    x = batch_to_mnist(mnist["x_test"][:200])
+    assert np.abs(batch_deskew(x) - np.stack([deskew(d) for d in x])).max() < 1e-4
+    slanted = np.zeros((1, 28, 28), np.float32)
+    cv2.line(slanted[0], (9, 24), (19, 4), 1.0, 2)  # a 1 leaning right
+    cols = np.flatnonzero(batch_deskew(slanted)[0].max(axis=0) > 0.5)
+    assert np.ptp(cols) <= 4  # now (nearly) vertical
