@@ -39,7 +39,7 @@ VARIANTS = {  # name: (augmentation, deskew, reject-class share)
     "+lowres": (replace(BASE, lowres_prob=SHIPPED.lowres_prob), False, 0.0),
     "+stretch+lowres": (NO_STYLES, False, 0.0),
     "+stretch+lowres+styles": (SHIPPED, False, 0.0),
-    "+styles+reject (shipped)": (SHIPPED, False, REJECT_SHARE),
+    "+styles+reject": (SHIPPED, False, REJECT_SHARE),
     "+styles+reject+deskew": (SHIPPED, True, REJECT_SHARE),
 }
 SETS = ("usps_train", "usps", "semeion", "unipen")
@@ -75,7 +75,8 @@ def main() -> None:
         results[name] = row
         print(name, row, flush=True)
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        out_path.write_text(json.dumps({"epochs": args.epochs, "limit": args.limit, **results}, indent=2))
+        ordered = {k: results[k] for k in VARIANTS if k in results}
+        out_path.write_text(json.dumps({"epochs": args.epochs, "limit": args.limit, **ordered}, indent=2))
     print(f"{'variant':<28}" + "".join(f"{k:>14}" for k in ("mnist_holdout", "mnist_test", *SETS)))
     for name, row in results.items():
         if isinstance(row, dict):
