@@ -157,4 +157,3 @@ def save_onnx(model, path: str | Path, temperature: float = 1.0, deskew: bool = 
     path = Path(path)
     onnx.save(keras_to_onnx(model, temperature, deskew), str(path))
     return path
-

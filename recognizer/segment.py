@@ -417,14 +417,16 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                     if len(points) == 2 and box[2] >= MIN_SPLIT_ASPECT * box[3]
                     and conf[k][(0, 1)] < SPLIT_DOUBT]
         if doubtful:
+            known = []  # the whole blob's key among its new pieces and its score from the first call
             for k in doubtful:
                 slot, box, _, pieces = pending[k]
-                group = groups[slot]
-                points, more = _pieces(ink, labels, group, box, pieces[(0, 1)])
+                points, more = _pieces(ink, labels, groups[slot], box, pieces[(0, 1)])
                 pending[k] = (slot, box, points, more)
-            more_conf = _score_pieces(score, [pending[k][3] for k in doubtful])
-            for k, c in zip(doubtful, more_conf, strict=True):
-                conf[k] = c
+                known.append(((0, len(points) - 1), conf[k][(0, 1)]))
+            new = [{key: p for key, p in pending[k][3].items() if key != whole} for k, (whole, _) in
+                   zip(doubtful, known, strict=True)]  # the whole is scored already
+            for k, scored, (whole, c) in zip(doubtful, _score_pieces(score, new), known, strict=True):
+                conf[k] = {**scored, whole: c}
         for k, (slot, box, points, pieces) in enumerate(pending):
             path = best_path(points, box[3], conf[k])
             if path:

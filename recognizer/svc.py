@@ -42,6 +42,8 @@ def fit_svc(x: np.ndarray | None = None, y: np.ndarray | None = None):
 class SvcBaseline:
     """(N, 8, 8) float batches in 0..16 -> class probabilities."""
 
+    deskew = False  # its 8x8 inputs are made by `to_8x8`, never deskewed
+
     def __init__(self, model=None) -> None:
         self.model = model if model is not None else fit_svc()
 
