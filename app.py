@@ -287,9 +287,11 @@ class App:
             try:
                 from recognizer import Recognizer
 
-                self.models[name] = Recognizer.load(name)
+                rec = self.models[name] = Recognizer.load(name)
                 if name == self.args.model:
                     self.metrics.model_ready_s = time.perf_counter() - START
+                if hasattr(rec.backend, "inspector"):
+                    rec.backend.inspector()  # ready for the I view before anyone presses I
             except Exception as exc:
                 self.model_errors[name] = one_line(exc)
                 print(f"app: cannot load the {name.upper()} model: {one_line(exc)}", file=sys.stderr)

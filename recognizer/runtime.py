@@ -10,9 +10,10 @@ THREADS = 1  # one digit or a few: a second thread costs more in hand-over than 
 WIDE_THREADS = 2  # batches of at least WIDE_BATCH digits (a page, a batch of 64) use both cores;
 # ONNX Runtime's threads spin briefly between layers (its default): 64 digits in 7 ms, not 10 ms asleep
 WIDE_BATCH = 16
+INNER = {"features", "conv1"}  # inner tensors export.py names for the views that look inside
 
 
-def _session(path: str | Path, threads: int):
+def _session(path: str | Path | bytes, threads: int):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -20,7 +21,21 @@ def _session(path: str | Path, threads: int):
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    model = path if isinstance(path, bytes) else str(path)
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+
+
+def _with_outputs(path: Path, names: set[str]) -> bytes:
+    """The graph at `path` with inner tensors `names` made outputs too (see export.py)."""
+    import onnx
+
+    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
+    known = {v.name: v for v in model.graph.value_info}
+    missing = names - known.keys()
+    if missing:
+        raise ValueError(f"{path.name} has no tensor named {', '.join(sorted(missing))}")
+    model.graph.output.extend(known[name] for name in sorted(names))
+    return model.SerializeToString()
 
 
 class OnnxCnn:
@@ -32,16 +47,28 @@ class OnnxCnn:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.deskew = meta.get("deskew") == "1"  # trained on deskewed digits: deskew its inputs too
         self._wide = None  # the two-thread session, made at the first large batch
+        self._outputs = {o.name for o in self.session.get_outputs()}
+        self._inspect = None  # a session that also returns inner tensors, made when first asked
 
     def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
-        """The named graph outputs for a (N, 28, 28) float32 batch in 0..1."""
+        """The named outputs ("probs", "single", "logits"; or inner "features", "conv1") for a
+        (N, 28, 28) float32 batch in 0..1."""
         feed = {"images": np.ascontiguousarray(batch, dtype=np.float32)}
         session = self.session
-        if len(batch) >= WIDE_BATCH and WIDE_THREADS > 1:
+        if not set(outputs) <= self._outputs:
+            session = self.inspector()
+        elif len(batch) >= WIDE_BATCH and WIDE_THREADS > 1:
             if self._wide is None:
                 self._wide = _session(self.path, WIDE_THREADS)
             session = self._wide
         return session.run(list(outputs), feed)
+
+    def inspector(self):
+        """The session that also returns the inner tensors (made once; the app makes it early,
+        in its loader thread, so that the first look inside does not stall the window)."""
+        if self._inspect is None:
+            self._inspect = _session(_with_outputs(self.path, INNER - self._outputs), THREADS)
+        return self._inspect
 
     def predict_proba(self, batch: np.ndarray) -> np.ndarray:
         return self.run(batch)[0]

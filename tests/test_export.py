@@ -27,6 +27,9 @@ def test_onnx_matches_keras_with_trained_batch_norm(tmp_path):
     assert np.allclose(probs, digits, atol=1e-5)
     assert np.allclose(single, 1 - expected[:, 10], atol=1e-5)
     assert features.shape == (5, 128) and conv1.shape[:2] == (5, 24)
+    # the inner tensors come from a second session: the reading graph stays fused and fast
+    assert {o.name for o in runtime.session.get_outputs()} == {"probs", "single", "logits"}
+    assert np.allclose(runtime.run(x, ("probs",))[0], probs)
     assert 3_000_000 < multiply_adds(model) < 8_000_000
 
 
