@@ -29,6 +29,7 @@ ScoreFn = Callable[[list[np.ndarray]], np.ndarray]  # digit crops -> (N,) confid
 
 MAX_SIDE = 1600  # larger images are read downscaled: digits stay >= ~25 px in a 12 MP photo of a note
 FAST_MAX_SIDE = 800  # `fast=True` (webcam frames): half the pixels to touch, digits still >= 20 px
+POLARITY_WINDOW = 0.1  # polarity: median window, share of the short side; wider than strokes, not shadows
 POLARITY_MARGIN = 10.0  # grey levels around the background that are paper texture, not ink
 MIN_CONTRAST = 12.0  # an image whose grey levels span less than this holds no ink at all
 NOISE_SIGMAS_LOW = 4.0  # the low threshold stays this many noise sigmas above the background
@@ -128,17 +129,25 @@ def working_image(image: np.ndarray, max_side: int = MAX_SIDE) -> tuple[np.ndarr
     return gray.astype(np.float32, copy=False), scale
 
 
-def ink_is_dark(gray: np.ndarray) -> bool:
+def ink_is_dark(gray: np.ndarray, paper: float | None = None) -> bool:
     """Pen on paper (dark ink) or light ink on a dark canvas? Ink is what stands out from the
-    median (the background) by more than the noise: compare the mass of both tails."""
+    background by more than the noise: compare the mass of both tails.
+
+    The background is the canvas's own level when it is flat (`paper`, the app), else a median
+    filter a tenth of the image wide: with the global median, a shadow over much of a webcam
+    frame put a whole lit region in the bright tail and the frame read as light ink on dark.
+    """
     h, w = gray.shape
     f = max(1, min(h, w) // 100)
     size = (max(1, w // f), max(1, h // f))
     small = gray if f == 1 else cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    mid = float(np.median(small))
-    margin = max(POLARITY_MARGIN, 3.0 * 1.4826 * float(np.median(np.abs(small - mid))))
-    dark_mass = float(np.clip(mid - margin - small, 0, None).sum())
-    bright_mass = float(np.clip(small - mid - margin, 0, None).sum())
+    if paper is None:
+        k = max(3, int(min(small.shape) * POLARITY_WINDOW) | 1)
+        paper = cv2.medianBlur(np.clip(small, 0, 255).astype(np.uint8), k).astype(np.float32)
+    diff = small - paper
+    margin = max(POLARITY_MARGIN, 3.0 * 1.4826 * float(np.median(np.abs(diff))))
+    dark_mass = float(np.clip(-diff - margin, 0, None).sum())
+    bright_mass = float(np.clip(diff - margin, 0, None).sum())
     return dark_mass >= bright_mass
 
 
@@ -162,7 +171,8 @@ def ink_layer(gray: np.ndarray) -> np.ndarray:
     lo, hi, _, _ = cv2.minMaxLoc(gray)
     if hi - lo < MIN_CONTRAST:  # one small digit is a tiny share of a page: extremes, not percentiles
         return np.zeros_like(gray, dtype=np.float32)
-    dark = ink_is_dark(gray)
+    paper = flat_background(gray)
+    dark = ink_is_dark(gray, paper)
     factor = BACKGROUND_SCALE if min(h, w) >= 8 * BACKGROUND_SCALE else 1
     small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
     k = max(3, int(max(h, w) * BACKGROUND_KERNEL / factor) | 1)
@@ -171,7 +181,6 @@ def ink_layer(gray: np.ndarray) -> np.ndarray:
     # no smoothing after the closing: it keeps a shadow's edge sharp, a blur would make it ink
     background = cv2.morphologyEx(small, op, kernel, borderType=cv2.BORDER_REPLICATE)
     background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
-    paper = flat_background(gray)
     if paper is not None:  # a drawn canvas: a window narrower than a thick pen would hollow its strokes
         background = np.full_like(background, paper)
     if dark:
@@ -426,7 +435,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
             new = [{key: p for key, p in pending[k][3].items() if key != whole} for k, (whole, _) in
                    zip(doubtful, known, strict=True)]  # the whole is scored already
             for k, scored, (whole, c) in zip(doubtful, _score_pieces(score, new), known, strict=True):
-                conf[k] = {**scored, whole: c}
+                conf[k] = {**scored, whole: c} if whole in pending[k][3] else scored  # (faint: dropped)
         for k, (slot, box, points, pieces) in enumerate(pending):
             path = best_path(points, box[3], conf[k])
             if path:

@@ -1,4 +1,4 @@
-"""Train the shipped CNN: `python scripts/train_cnn.py [--epochs 30] [--mnist PATH]`.
+"""Train the shipped CNN: `python scripts/train_cnn.py [--epochs 40] [--mnist PATH]`.
 
 Writes models/cnn.keras, models/cnn.onnx (what the apps run) and models/cnn.json (the metrics
 this run measured). Runs on the CPU; a GPU is used when TensorFlow finds one.

@@ -81,6 +81,18 @@ def test_uneven_light_and_shadow(digits):
     assert layout.text_shape == [[4], [3]]
 
 
+def test_dark_ink_in_a_shadow_over_most_of_the_frame(digits):
+    """A webcam frame half in shadow: the lit part is not 'bright ink' (the global median said so)."""
+    ink, boxes = page_of(digits, [(2, 80, 150), (2, 300, 150)], size=(640, 480), height=40)
+    h, w = ink.shape
+    yy, xx = np.mgrid[:h, :w]
+    light = np.where(yy > 0.6 * xx - 90, 0.62, 1.0)  # a diagonal shadow edge; the digits are under it
+    noise = np.random.default_rng(0).normal(0, 3, (h, w))  # a camera's: no canvas-flat paper level
+    image = np.clip(paper(ink, 220.0) * light + noise, 0, 255).astype(np.uint8)
+    assert segment.ink_is_dark(image.astype(np.float32))
+    assert_found(segment.find_digits(image), boxes)
+
+
 def test_ruled_lines_and_specks_are_not_digits(digits):
     ink, boxes = page_of(digits, [(4, 80, 100), (3, 200, 300)])
     for y in (163, 362, 450):
@@ -174,3 +186,13 @@ def test_flat_background_only_for_a_uniform_canvas():
     assert segment.flat_background(canvas) == 250.0
     photo = canvas + np.random.default_rng(0).normal(0, 3, canvas.shape).astype(np.float32)
     assert segment.flat_background(photo) is None
+
+
+def test_a_faint_doubted_blob_is_dropped_without_error():
+    """A blob the model doubts is tried in pieces; when all are too faint to be ink, none is kept
+    (this raised KeyError on a 'hard' benchmark page)."""
+    ink = np.zeros((40, 60), np.float32)
+    ink[10:32, 20:38] = 0.19  # 18x22: narrow enough to be one digit, wide enough to be doubted
+    labels = (ink > 0).astype(np.int32)
+    doubtful = lambda crops: np.full(len(crops), 0.1)  # noqa: E731
+    assert segment.split_touching(ink, labels, [[0]], [(20, 10, 18, 22)], doubtful) == []
