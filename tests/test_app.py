@@ -187,6 +187,17 @@ def test_screenshot_has_canvas_ink_reading_and_chart(ready):
     assert np.all(reading > 200, axis=2).sum() > 500  # the large reading text
 
 
+@needs_cnn
+def test_feature_maps_view_shows_the_first_convolution(ready):
+    drag(ready, ONE)
+    press(ready, pygame.K_i)
+    ready.step()
+    maps = ready._maps_cache[1]
+    assert maps.shape == (24, 28, 28) and maps.std() > 0  # the CNN's conv1 responses to the 1
+    press(ready, pygame.K_i)
+    assert not ready.show_maps
+
+
 def test_empty_canvas_shows_prompt_not_a_prediction(app):
     press(app, pygame.K_c)
     app.step()
