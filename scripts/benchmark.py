@@ -12,6 +12,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,16 +32,22 @@ print(t1 - t0, t2 - t0)
 """
 
 
-def median_ms(fn, repeats: int) -> tuple[float, float]:
-    """Median and 95th percentile of `fn()` in milliseconds after a warm-up."""
-    for _ in range(10):
-        fn()
-    times = []
+def median_ms(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, tuple[float, float]]:
+    """Median and 95th percentile milliseconds of each of `fns`, after a warm-up.
+
+    The calls take turns, so a slow spell of the (shared, virtual) machine weighs on all of them
+    alike and the parts of a prediction add up to the whole.
+    """
+    for fn in fns.values():
+        for _ in range(10):
+            fn()
+    times: dict[str, list[float]] = {key: [] for key in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), float(np.percentile(times, 95))
+        for key, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append((time.perf_counter() - start) * 1000)
+    return {key: (statistics.median(t), float(np.percentile(t, 95))) for key, t in times.items()}
 
 
 def cold_start(name: str, runs: int = 3) -> tuple[float, float]:
@@ -58,16 +65,16 @@ def measure(name: str, x: np.ndarray, repeats: int) -> dict:
     """All figures for one model on the digits `x` (a batch of 64)."""
     rec = Recognizer.load(name)
     batch = rec.prepare(x)
-    few = max(repeats // 5, 30)
-    one_ms, one_p95 = median_ms(lambda: rec.predict(x[:1]), repeats)
-    b64_ms, b64_p95 = median_ms(lambda: rec.predict(x), few)
+    one = median_ms({"predict": lambda: rec.predict(x[:1]),
+                     "model": lambda: rec.proba_prepared(batch[:1])}, repeats)
+    b64 = median_ms({"predict": lambda: rec.predict(x), "model": lambda: rec.proba_prepared(batch),
+                     "preprocess": lambda: rec.prepare(x)}, repeats)
     load_s, first_s = cold_start(name)
     return {
-        "model": name, "one_digit_ms": one_ms, "one_digit_p95_ms": one_p95,
-        "batch64_ms": b64_ms, "batch64_p95_ms": b64_p95,
-        "model_only_one_ms": median_ms(lambda: rec.proba_prepared(batch[:1]), repeats)[0],
-        "model_only_batch64_ms": median_ms(lambda: rec.proba_prepared(batch), few)[0],
-        "preprocess_batch64_ms": median_ms(lambda: rec.prepare(x), few)[0],
+        "model": name, "one_digit_ms": one["predict"][0], "one_digit_p95_ms": one["predict"][1],
+        "batch64_ms": b64["predict"][0], "batch64_p95_ms": b64["predict"][1],
+        "model_only_one_ms": one["model"][0], "model_only_batch64_ms": b64["model"][0],
+        "preprocess_batch64_ms": b64["preprocess"][0],
         "cold_start_s": load_s, "cold_start_first_prediction_s": first_s,
     }
 

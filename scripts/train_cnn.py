@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recognizer.augment import AugmentConfig  # noqa: E402
+from recognizer.cnn import WIDTHS  # noqa: E402
 from recognizer.train import REJECT_SHARE, export_again, train  # noqa: E402
 
 
@@ -28,6 +29,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="train on this many digits only (smoke tests)")
     parser.add_argument("--no-augment", action="store_true", help="plain MNIST (ablation)")
     parser.add_argument("--deskew", action="store_true", help="shear every digit upright first")
+    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
+                        help="channels of the three convolution stages (default: %(default)s)")
     parser.add_argument("--no-reject", action="store_true", help="ten classes, no reject class (ablation)")
     parser.add_argument("--export-only", action="store_true",
                         help="redo calibration, ONNX export and test of OUT/NAME.keras")
@@ -41,6 +44,7 @@ def main() -> None:
             args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,
             name=args.name, verbose=args.verbose, clean_epochs=args.clean_epochs,
             reject_share=0.0 if args.no_reject else REJECT_SHARE, deskew=args.deskew,
+            widths=tuple(int(v) for v in args.widths.split(",")),
         )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "
