@@ -143,8 +143,10 @@ def ink_is_dark(gray: np.ndarray, paper: float | None = None) -> bool:
     small = gray if f == 1 else cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
     if paper is None:
         k = max(3, int(min(small.shape) * POLARITY_WINDOW) | 1)
-        paper = cv2.medianBlur(np.clip(small, 0, 255).astype(np.uint8), k).astype(np.float32)
-    diff = small - paper
+        background = cv2.medianBlur(np.clip(small, 0, 255).astype(np.uint8), k).astype(np.float32)
+    else:
+        background = np.float32(paper)
+    diff = small - background
     margin = max(POLARITY_MARGIN, 3.0 * 1.4826 * float(np.median(np.abs(diff))))
     dark_mass = float(np.clip(-diff - margin, 0, None).sum())
     bright_mass = float(np.clip(diff - margin, 0, None).sum())
