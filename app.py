@@ -28,6 +28,10 @@ import traceback  # noqa: E402
 from collections import deque  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:  # the recognizer is imported in the loader thread, after the window is up
+    from recognizer.strokes import Replay
 
 WINDOW_SIZE = (1120, 660)  # fits a 1280x720 screen with the window frame
 MIN_WINDOW = (640, 420)  # below this the panels no longer fit
@@ -245,6 +249,7 @@ class App:
         self.models: dict[str, object] = {}
         self.model_errors: dict[str, str] = {}
         self._loading: set[str] = set()
+        self._loaders: list[threading.Thread] = []
         self.status = "loading the model..."
         self.status_color = DIM
         self.worker = Worker()
@@ -290,7 +295,7 @@ class App:
                 rec = self.models[name] = Recognizer.load(name)
                 if name == self.args.model:
                     self.metrics.model_ready_s = time.perf_counter() - START
-                if hasattr(rec.backend, "inspector"):
+                if hasattr(rec.backend, "inspector") and not self.args.replay:
                     rec.backend.inspector()  # ready for the I view before anyone presses I
             except Exception as exc:
                 self.model_errors[name] = one_line(exc)
@@ -298,7 +303,15 @@ class App:
             finally:
                 self._loading.discard(name)
 
-        threading.Thread(target=load, name=f"load-{name}", daemon=True).start()
+        loader = threading.Thread(target=load, name=f"load-{name}", daemon=True)
+        self._loaders.append(loader)
+        loader.start()
+
+    def finish_loading(self, timeout: float = 10.0) -> None:
+        """Let model loads end before the program does: an interpreter that exits while a thread
+        is inside ONNX Runtime's session set-up aborts ("terminate called without an active exception")."""
+        for loader in self._loaders:
+            loader.join(timeout)
 
     @property
     def rec(self):
@@ -985,14 +998,7 @@ def timings(app: App) -> dict:
     }
 
 
-def run_replay(app: App, args: argparse.Namespace) -> int:
-    from recognizer import strokes as st
-
-    try:
-        replay = st.read_replay(args.replay)
-    except ValueError as exc:
-        print(f"app: {exc}", file=sys.stderr)
-        return 2
+def run_replay(app: App, args: argparse.Namespace, replay: Replay) -> int:
     if not app.wait_ready():
         msg = app.model_errors.get(app.model_name, "the model did not load in time")
         print(f"app: cannot replay: {msg}", file=sys.stderr)
@@ -1018,17 +1024,27 @@ def main(argv: list[str] | None = None) -> int:
     if args.json and not args.replay:
         print("app: --json needs --replay STROKES.json", file=sys.stderr)
         return 2
+    replay = None
+    if args.replay:  # a bad file is reported before any window or model thread starts
+        from recognizer import strokes as st
+
+        try:
+            replay = st.read_replay(args.replay)
+        except ValueError as exc:
+            print(f"app: {exc}", file=sys.stderr)
+            return 2
     try:
         app = App(args)
     except Exception as exc:  # no display, no video driver...
         print(f"app: cannot open the window: {one_line(exc)} (try --headless)", file=sys.stderr)
         return 2
     try:
-        code = run_replay(app, args) if args.replay else app.run()
+        code = run_replay(app, args, replay) if replay is not None else app.run()
     except KeyboardInterrupt:
         code = 0
     if args.timings:
         Path(args.timings).write_text(json.dumps(timings(app)))
+    app.finish_loading()
     app.pg.quit()
     return code
 
