@@ -28,10 +28,6 @@ import traceback  # noqa: E402
 from collections import deque  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
-
-if TYPE_CHECKING:  # the recognizer is imported in the loader thread, after the window is up
-    from recognizer.strokes import Replay
 
 WINDOW_SIZE = (1120, 660)  # fits a 1280x720 screen with the window frame
 MIN_WINDOW = (640, 420)  # below this the panels no longer fit
@@ -998,7 +994,14 @@ def timings(app: App) -> dict:
     }
 
 
-def run_replay(app: App, args: argparse.Namespace, replay: Replay) -> int:
+def run_replay(app: App, args: argparse.Namespace) -> int:
+    from recognizer import strokes as st
+
+    try:
+        replay = st.read_replay(args.replay)
+    except ValueError as exc:
+        print(f"app: {exc}", file=sys.stderr)
+        return 2
     if not app.wait_ready():
         msg = app.model_errors.get(app.model_name, "the model did not load in time")
         print(f"app: cannot replay: {msg}", file=sys.stderr)
@@ -1024,22 +1027,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.json and not args.replay:
         print("app: --json needs --replay STROKES.json", file=sys.stderr)
         return 2
-    replay = None
-    if args.replay:  # a bad file is reported before any window or model thread starts
-        from recognizer import strokes as st
-
-        try:
-            replay = st.read_replay(args.replay)
-        except ValueError as exc:
-            print(f"app: {exc}", file=sys.stderr)
-            return 2
     try:
         app = App(args)
     except Exception as exc:  # no display, no video driver...
         print(f"app: cannot open the window: {one_line(exc)} (try --headless)", file=sys.stderr)
         return 2
     try:
-        code = run_replay(app, args, replay) if replay is not None else app.run()
+        code = run_replay(app, args) if args.replay else app.run()
     except KeyboardInterrupt:
         code = 0
     if args.timings:
