@@ -57,6 +57,8 @@ SPLIT_DOUBT = 0.5  # a narrower blob read with less confidence than this is trie
 MIN_SPLIT_ASPECT = 0.55  # ... if it is at least this wide (two squeezed digits: "11", "17")
 DIGIT_ASPECT = 0.75  # typical width/height of a handwritten digit (MNIST median without the 1s)
 MIN_PIECE = 0.12  # no cut closer to a blob's end than this many heights: a sliver is no digit
+FLAT_PIECE = 0.55  # a piece whose ink is lower than this share of its blob's height is a stroke
+                   # of a neighbour (a 5's detached bar, a 1's flag), never a digit of its own
 CUT_SPACING = 0.1  # cut points at least this many heights apart (fewer crops to score)
 MAX_CUTS_PER_DIGIT = 4  # keep the lowest-ink cut points, this many per expected digit
 FEW_CUTS_BELOW = 1.2  # blobs narrower than this many heights are mostly one digit ...
@@ -460,8 +462,11 @@ def _pieces(ink: np.ndarray, labels: np.ndarray, group: list[int], box: Box,
             if (b - a) > MAX_PIECE * h:
                 break
             crop = whole[1] if (a, b) == (0, w) else crop_of(ink, labels, group, box, (x + a, x + b))
-            if float(crop.max()) > INK_HIGH:
-                pieces[(i, j)] = (_tight((x + a, y, b - a, h), crop), crop)
+            if float(crop.max()) <= INK_HIGH:
+                continue
+            tight = _tight((x + a, y, b - a, h), crop)
+            if tight[3] >= FLAT_PIECE * h or (a, b) == (0, w):
+                pieces[(i, j)] = (tight, crop)
     return points, pieces
 
 

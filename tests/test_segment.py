@@ -196,3 +196,23 @@ def test_a_faint_doubted_blob_is_dropped_without_error():
     labels = (ink > 0).astype(np.int32)
     doubtful = lambda crops: np.full(len(crops), 0.1)  # noqa: E731
     assert segment.split_touching(ink, labels, [[0]], [(20, 10, 18, 22)], doubtful) == []
+
+
+def test_a_flat_stroke_sticking_out_of_a_digit_is_not_cut_off_as_a_digit():
+    """A 5 whose detached bar touches it on the right: a scorer that would read the bar alone
+    confidently must not get the chance (the bar is lower than FLAT_PIECE of the blob)."""
+    ink = np.zeros((80, 140), np.float32)
+    cv2.ellipse(ink, (45, 50), (22, 20), 0, 0, 360, 1.0, 6)  # a round digit, 60 px tall with the bar
+    ink[20:27, 50:95] = 1.0  # a flat stroke from its top to the right, longer than a 5's bar
+    labels = (ink > 0).astype(np.int32)
+    box = cv2.boundingRect(labels.astype(np.uint8))
+    seen = []
+
+    def score(crops):  # loves anything flat: the bar alone would win if it were offered
+        hs = np.array([cv2.boundingRect((c > 0.3).astype(np.uint8))[3] for c in crops])
+        seen.extend(hs)
+        return np.where(hs < 0.3 * box[3], 0.99, 0.6)
+
+    pieces = segment.split_touching(ink, labels, [[0]], [box], score)
+    assert seen and min(seen) >= segment.FLAT_PIECE * box[3]
+    assert len(pieces) == 1 and pieces[0][0][2] >= 0.9 * box[2]
