@@ -45,6 +45,7 @@ RULE_MIN_FRACTION = 0.3  # a ruled line spans at least this fraction of the imag
 RULE_ASPECT = 25  # and is this many times longer than thick; a 7's bar on a canvas is not
 MARGIN_FRACTION = 0.5  # edge-touching blobs longer than this fraction of the side are not writing
 MARGIN_ASPECT = 4  # ... or this elongated: a wedge of table in a corner (a lone 1 is thinner only upright)
+MARGIN_CONTACT = 0.5  # ... or lying along the edge for this share of its longer side (a 1's foot is short)
 MIN_DIGIT_PX = 6  # components shorter than this (working pixels) are never digits
 SPECK_FRACTION = 0.3  # after merging, pieces smaller than this fraction of the digit height are dirt
 MAX_DIGIT_FRACTION = 3.0  # blobs taller than this many digit heights are shadows or page edges
@@ -270,6 +271,20 @@ def is_margin(box: Box, shape: tuple[int, int]) -> bool:
     touches = x == 0 or y == 0 or x + w == shape[1] or y + h == shape[0]
     long = w > MARGIN_FRACTION * shape[1] or h > MARGIN_FRACTION * shape[0]
     return touches and (long or w > MARGIN_ASPECT * h or h > 2 * MARGIN_ASPECT * w)
+
+
+def edge_contact(labels: np.ndarray, stats: np.ndarray) -> np.ndarray:
+    """Per label, its longest stretch of image edge (pixels on one border) over its longer side.
+
+    The table or floor beyond a photographed page enters at the edge and lies along it; writing
+    cut by the frame touches it with the end of a stroke.
+    """
+    n = len(stats)
+    on_edge = np.zeros(n)
+    for edge in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        on_edge = np.maximum(on_edge, np.bincount(edge, minlength=n)[:n])
+    longer = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    return on_edge / np.maximum(longer, 1)
 
 
 def typical_height(boxes: Sequence[Box], areas: Sequence[int]) -> float:
@@ -611,8 +626,9 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
             keep = np.ones(len(stats), bool)
             keep[0] = False
     boxes = [(int(a), int(b), int(c), int(d)) for a, b, c, d in stats[1:, :4]]
-    big = [i for i, b in enumerate(boxes)
-           if keep[i + 1] and (b[3] >= 2 or b[2] >= 2) and not is_margin(b, ink.shape)]
+    along_edge = edge_contact(labels, stats) >= MARGIN_CONTACT
+    big = [i for i, b in enumerate(boxes) if keep[i + 1] and (b[3] >= 2 or b[2] >= 2)
+           and not is_margin(b, ink.shape) and not along_edge[i + 1]]
     if not big:
         return Layout([], scale)
     digit_h = typical_height([boxes[i] for i in big], stats[1:, cv2.CC_STAT_AREA][big])

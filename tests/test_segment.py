@@ -216,3 +216,16 @@ def test_a_flat_stroke_sticking_out_of_a_digit_is_not_cut_off_as_a_digit():
     pieces = segment.split_touching(ink, labels, [[0]], [box], score)
     assert seen and min(seen) >= segment.FLAT_PIECE * box[3]
     assert len(pieces) == 1 and pieces[0][0][2] >= 0.9 * box[2]
+
+
+def test_a_strip_of_table_along_the_edge_is_not_a_digit_but_a_1_reaching_it_is():
+    """The floor beyond a photographed page enters along the frame's edge and reads as a 1;
+    a 1 drawn down to a canvas's bottom edge touches it only with its foot."""
+    image = np.full((300, 400), 230, np.uint8)
+    cv2.putText(image, "7", (60, 170), cv2.FONT_HERSHEY_SIMPLEX, 4, 20, 12)
+    image[60:180, 360:] = 90  # a dark strip lying along the right edge, 40 x 120
+    cv2.line(image, (250, 200), (250, 299), 20, 16)  # a 1 whose foot is cut by the bottom edge
+    found = [s.box for s in segment.find_digits(image).segments]
+    assert not any(x >= 350 for x, _, _, _ in found)  # no box on the strip
+    assert any(abs(x + w / 2 - 250) < 10 for x, _, w, _ in found)  # the 1 is read
+    assert len(found) == 2
