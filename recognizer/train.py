@@ -59,13 +59,16 @@ class _Prefetch:
     def __init__(self, x: np.ndarray, y: np.ndarray, cfg: AugmentConfig, seed: int,
                  reject_share: float) -> None:
         self.x, self.y, self.cfg, self.seed, self.reject_share = x, y, cfg, seed, reject_share
-        self._result: tuple[np.ndarray, np.ndarray] | None = None
+        self._result: tuple[np.ndarray, np.ndarray] | BaseException | None = None
         self._thread: threading.Thread | None = None
 
     def start(self, epoch: int, distorted: bool = True) -> None:
         def work() -> None:
             cfg = self.cfg if distorted else None
-            self._result = epoch_data(self.x, self.y, self.seed * 1000 + epoch, cfg, self.reject_share)
+            try:
+                self._result = epoch_data(self.x, self.y, self.seed * 1000 + epoch, cfg, self.reject_share)
+            except BaseException as error:  # re-raised in the training loop, not lost on the thread
+                self._result = error
 
         self._thread = threading.Thread(target=work, daemon=True)
         self._thread.start()
@@ -73,6 +76,8 @@ class _Prefetch:
     def get(self) -> tuple[np.ndarray, np.ndarray]:
         assert self._thread is not None
         self._thread.join()
+        if isinstance(self._result, BaseException):
+            raise self._result
         return self._result
 
 
