@@ -109,7 +109,7 @@ READ_MIN_CONFIDENCE = 0.0  # `read` reports every digit found, however unsure; c
 
 
 def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float) -> Reading:
-    """Segment, then classify all digits in one batched model call (plus one for split candidates)."""
+    """Segment, then classify all digits in one batched model call (plus up to two for split candidates)."""
     from . import segment
 
     # id(crop) -> (crop, proba, model input, probability of one digit)

@@ -60,6 +60,7 @@ DIGIT_ASPECT = 0.75  # typical width/height of a handwritten digit (MNIST median
 MIN_PIECE = 0.12  # no cut closer to a blob's end than this many heights: a sliver is no digit
 FLAT_PIECE = 0.55  # a piece whose ink is lower than this share of its blob's height is a stroke
                    # of a neighbour (a 5's detached bar, a 1's flag), never a digit of its own
+REJECTED_PIECE = 0.05  # a chosen piece read below this is no digit: its blob gets a third look, denser cuts
 CUT_SPACING = 0.1  # cut points at least this many heights apart (fewer crops to score)
 MAX_CUTS_PER_DIGIT = 4  # keep the lowest-ink cut points, this many per expected digit
 FEW_CUTS_BELOW = 1.2  # blobs narrower than this many heights are mostly one digit ...
@@ -358,7 +359,7 @@ def crop_of(ink: np.ndarray, labels: np.ndarray, group: Sequence[int], box: Box,
     return np.pad(crop, CROP_PAD)
 
 
-def cut_points(profile: np.ndarray, height: int) -> list[int]:
+def cut_points(profile: np.ndarray, height: int, dense: bool = False) -> list[int]:
     """Candidate columns to cut a wide blob at: ink-profile minima plus equal divisions, 0 and w.
 
     Over-segmenting is cheap: the scorer and the search in `best_path` pick which cuts to use.
@@ -377,6 +378,8 @@ def cut_points(profile: np.ndarray, height: int) -> list[int]:
             kept.append(c)
     few = w < FEW_CUTS_BELOW * height
     budget = FEW_CUTS if few else MAX_CUTS_PER_DIGIT * max(1, round(k0))
+    if dense:  # every minimum and equal division (overlapping digits leave no ink minimum between them)
+        return [0, *sorted(points), w]
     return [0, *sorted(kept[:budget]), w]
 
 
@@ -424,8 +427,10 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
     A wide blob gets candidate cut points; every piece between two cut points that could be one
     digit is a crop. All crops of all wide blobs, and every narrow blob whole, go to `score` in
     ONE call. A narrow blob the model doubts (two squeezed digits, as a reject-class model says)
-    gets its own pieces in a second call. `best_path` then picks the cuts. Without a scorer, a
-    wide blob is cut at the width estimate's count.
+    gets its own pieces in a second call. `best_path` then picks the cuts. A blob whose best
+    reading still holds a piece that is no digit (strongly overlapping digits leave no ink minimum
+    between them) is tried at every minimum and equal division in a third call. Without a scorer,
+    a wide blob is cut at the width estimate's count.
     """
     out: list[list[tuple[Box, np.ndarray]]] = []
     pending: list[tuple[int, Box, list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]] = []
@@ -455,21 +460,36 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                    zip(doubtful, known, strict=True)]  # the whole is scored already
             for k, scored, (whole, c) in zip(doubtful, _score_pieces(score, new), known, strict=True):
                 conf[k] = {**scored, whole: c} if whole in pending[k][3] else scored  # (faint: dropped)
-        for k, (slot, box, points, pieces) in enumerate(pending):
-            path = best_path(points, box[3], conf[k])
+        paths = [best_path(points, box[3], conf[k]) for k, (_, box, points, _) in enumerate(pending)]
+        rejected = [k for k, (_, box, _, _) in enumerate(pending)
+                    if paths[k] and box[2] >= MIN_SPLIT_ASPECT * box[3]
+                    and min(conf[k][key] for key in paths[k]) < REJECTED_PIECE]
+        if rejected:  # a third look, at more cut points, for blobs whose best reading is still no digit
+            denser = []
+            for k in rejected:
+                slot, box, points, pieces = pending[k]
+                whole = pieces.get((0, len(points) - 1)) or (box, crop_of(ink, labels, groups[slot], box))
+                denser.append(_pieces(ink, labels, groups[slot], box, whole, dense=True))
+            rescored = _score_pieces(score, [pieces for _, pieces in denser])
+            for k, (points, pieces), scored in zip(rejected, denser, rescored, strict=True):
+                path = best_path(points, pending[k][1][3], scored)
+                if path:
+                    pending[k] = (pending[k][0], pending[k][1], points, pieces)
+                    paths[k] = path
+        for (slot, _, _, pieces), path in zip(pending, paths, strict=True):
             if path:
                 out[slot] = [pieces[key] for key in path]
     flat = [item for items in out for item in items]
     return [(b, c) for b, c in flat if c.max() > INK_HIGH]
 
 
-def _pieces(ink: np.ndarray, labels: np.ndarray, group: list[int], box: Box,
-            whole: tuple[Box, np.ndarray]) -> tuple[list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]:
+def _pieces(ink: np.ndarray, labels: np.ndarray, group: list[int], box: Box, whole: tuple[Box, np.ndarray],
+            dense: bool = False) -> tuple[list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]:
     """Cut points of a blob and its candidate pieces (between two cut points) with their crops."""
     x, y, w, h = box
     lab = labels[y : y + h, x : x + w]
     profile = (np.isin(lab, np.asarray(group) + 1) * ink[y : y + h, x : x + w]).sum(axis=0)
-    points = cut_points(profile, h)
+    points = cut_points(profile, h, dense)
     pieces: dict[tuple[int, int], tuple[Box, np.ndarray]] = {}
     for i in range(len(points)):
         for j in range(i + 1, len(points)):

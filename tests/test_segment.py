@@ -229,3 +229,27 @@ def test_a_strip_of_table_along_the_edge_is_not_a_digit_but_a_1_reaching_it_is()
     assert not any(x >= 350 for x, _, _, _ in found)  # no box on the strip
     assert any(abs(x + w / 2 - 250) < 10 for x, _, w, _ in found)  # the 1 is read
     assert len(found) == 2
+
+
+def test_overlapping_digits_without_an_ink_minimum_between_them_get_a_denser_look(monkeypatch):
+    """Two rings overlapping by a third: the lowest-ink columns are at the blob's ends, so the
+    first cut points miss the middle; when every reading of the blob is rejected, the third look
+    at all minima and equal divisions finds the two digits."""
+    ink = np.zeros((80, 110), np.float32)
+    for cx in (36, 62):
+        cv2.ellipse(ink, (cx, 40), (17, 25), 0, 0, 360, 1.0, 5)
+    labels = (ink > 0).astype(np.int32)
+    box = cv2.boundingRect(labels.astype(np.uint8))
+    rings = [(36 - 20 - box[0], 36 + 20 - box[0]), (62 - 20 - box[0], 62 + 20 - box[0])]
+
+    def score(crops):  # a stand-in for the CNN: one digit only where a crop spans about one ring
+        out = []
+        for crop in crops:
+            w = crop.shape[1] - 2 * segment.CROP_PAD
+            out.append(0.99 if abs(w - (rings[0][1] - rings[0][0])) <= 8 else 0.01)
+        return np.array(out)
+
+    pieces = segment.split_touching(ink, labels, [[0]], [box], score)
+    assert len(pieces) == 2
+    monkeypatch.setattr(segment, "REJECTED_PIECE", 0.0)
+    assert len(segment.split_touching(ink, labels, [[0]], [box], score)) == 1
