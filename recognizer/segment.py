@@ -61,6 +61,7 @@ MIN_PIECE = 0.12  # no cut closer to a blob's end than this many heights: a sliv
 FLAT_PIECE = 0.55  # a piece whose ink is lower than this share of its blob's height is a stroke
                    # of a neighbour (a 5's detached bar, a 1's flag), never a digit of its own
 REJECTED_PIECE = 0.05  # a chosen piece read below this is no digit: its blob gets a third look, denser cuts
+DENSE_ACCEPT = 0.3  # ... whose reading replaces the first only if every piece is read this well
 CUT_SPACING = 0.1  # cut points at least this many heights apart (fewer crops to score)
 MAX_CUTS_PER_DIGIT = 4  # keep the lowest-ink cut points, this many per expected digit
 FEW_CUTS_BELOW = 1.2  # blobs narrower than this many heights are mostly one digit ...
@@ -473,7 +474,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
             rescored = _score_pieces(score, [pieces for _, pieces in denser])
             for k, (points, pieces), scored in zip(rejected, denser, rescored, strict=True):
                 path = best_path(points, pending[k][1][3], scored)
-                if path:
+                if path and min(scored[key] for key in path) >= DENSE_ACCEPT:
                     pending[k] = (pending[k][0], pending[k][1], points, pieces)
                     paths[k] = path
         for (slot, _, _, pieces), path in zip(pending, paths, strict=True):

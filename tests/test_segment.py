@@ -251,5 +251,8 @@ def test_overlapping_digits_without_an_ink_minimum_between_them_get_a_denser_loo
 
     pieces = segment.split_touching(ink, labels, [[0]], [box], score)
     assert len(pieces) == 2
+    monkeypatch.setattr(segment, "DENSE_ACCEPT", 0.999)  # a denser reading no better than a guess
+    assert len(segment.split_touching(ink, labels, [[0]], [box], score)) == 1  # is not taken
+    monkeypatch.setattr(segment, "DENSE_ACCEPT", 0.0)
     monkeypatch.setattr(segment, "REJECTED_PIECE", 0.0)
     assert len(segment.split_touching(ink, labels, [[0]], [box], score)) == 1
