@@ -267,12 +267,14 @@ def _label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
     return n, labels, stats
 
 
-def is_margin(box: Box, shape: tuple[int, int]) -> bool:
-    """A blob touching the image edge and spanning much of it: the table or shadow beyond the page."""
+def is_margin(box: Box, shape: tuple[int, int], contact: float = 0.0) -> bool:
+    """A blob touching the image edge and spanning much of it, elongated, or lying along it for
+    `contact` (`edge_contact`) of its longer side: the table or shadow beyond the page."""
     x, y, w, h = box
     touches = x == 0 or y == 0 or x + w == shape[1] or y + h == shape[0]
     long = w > MARGIN_FRACTION * shape[1] or h > MARGIN_FRACTION * shape[0]
-    return touches and (long or w > MARGIN_ASPECT * h or h > 2 * MARGIN_ASPECT * w)
+    along = contact >= MARGIN_CONTACT
+    return touches and (long or along or w > MARGIN_ASPECT * h or h > 2 * MARGIN_ASPECT * w)
 
 
 def edge_contact(labels: np.ndarray, stats: np.ndarray) -> np.ndarray:
@@ -373,14 +375,14 @@ def cut_points(profile: np.ndarray, height: int, dense: bool = False) -> list[in
     equal = [round(w * j / k) for k in {max(2, int(np.floor(k0))), int(np.ceil(k0)) + 1} for j in range(1, k)]
     min_piece = MIN_PIECE * height
     points = sorted({int(c) for c in (*minima, *equal) if min_piece <= c <= w - min_piece})
+    if dense:  # every minimum and equal division (overlapping digits leave no ink minimum between them)
+        return [0, *points, w]
     kept: list[int] = []
     for c in sorted(points, key=lambda c: smooth[c]):  # lowest ink first, then thin out neighbours
         if all(abs(c - k) >= CUT_SPACING * height for k in kept):
             kept.append(c)
     few = w < FEW_CUTS_BELOW * height
     budget = FEW_CUTS if few else MAX_CUTS_PER_DIGIT * max(1, round(k0))
-    if dense:  # every minimum and equal division (overlapping digits leave no ink minimum between them)
-        return [0, *sorted(points), w]
     return [0, *sorted(kept[:budget]), w]
 
 
@@ -647,9 +649,9 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
             keep = np.ones(len(stats), bool)
             keep[0] = False
     boxes = [(int(a), int(b), int(c), int(d)) for a, b, c, d in stats[1:, :4]]
-    along_edge = edge_contact(labels, stats) >= MARGIN_CONTACT
+    contact = edge_contact(labels, stats)
     big = [i for i, b in enumerate(boxes) if keep[i + 1] and (b[3] >= 2 or b[2] >= 2)
-           and not is_margin(b, ink.shape) and not along_edge[i + 1]]
+           and not is_margin(b, ink.shape, float(contact[i + 1]))]
     if not big:
         return Layout([], scale)
     digit_h = typical_height([boxes[i] for i in big], stats[1:, cv2.CC_STAT_AREA][big])

@@ -240,14 +240,11 @@ def test_overlapping_digits_without_an_ink_minimum_between_them_get_a_denser_loo
         cv2.ellipse(ink, (cx, 40), (17, 25), 0, 0, 360, 1.0, 5)
     labels = (ink > 0).astype(np.int32)
     box = cv2.boundingRect(labels.astype(np.uint8))
-    rings = [(36 - 20 - box[0], 36 + 20 - box[0]), (62 - 20 - box[0], 62 + 20 - box[0])]
+    ring_w = 2 * 17 + 6  # a ring's outer width
 
     def score(crops):  # a stand-in for the CNN: one digit only where a crop spans about one ring
-        out = []
-        for crop in crops:
-            w = crop.shape[1] - 2 * segment.CROP_PAD
-            out.append(0.99 if abs(w - (rings[0][1] - rings[0][0])) <= 8 else 0.01)
-        return np.array(out)
+        widths = np.array([c.shape[1] - 2 * segment.CROP_PAD for c in crops])
+        return np.where(np.abs(widths - ring_w) <= 8, 0.99, 0.01)
 
     pieces = segment.split_touching(ink, labels, [[0]], [box], score)
     assert len(pieces) == 2
