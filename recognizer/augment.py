@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .preprocess import frame_ink
+from .preprocess import crop_to_ink, frame_ink
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,11 @@ class AugmentConfig:
     lowres_prob: float = 0.15  # share of digits seen through a coarse 16x16-like scanner, half binarized
     slash_zero_prob: float = 0.2  # share of 0s given a slash (written so across Europe, rare in MNIST)
     flag_one_prob: float = 0.25  # share of 1s given a long lead-in flag (European 1s)
+    box_fill_prob: float = 0.0  # share of digits widened toward a square, as scans stretched to their box
 
     @classmethod
     def none(cls) -> AugmentConfig:
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def random_affine(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -85,8 +86,29 @@ def low_resolution(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
+FILL_MAX_STRETCH = 2.5  # a bar-like 1 widens into a thick bar, not a filled square (Semeion's look so)
+FILL_EDGE_GAIN = 1.6  # the stretch widens the strokes' soft edges too; a scan of wider strokes has sharp ones
+
+
+def fill_box(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Widen the digit toward its height, as Semeion's scanner stretched every digit to fill 16x16.
+
+    MNIST keeps each digit's aspect ratio; a scan that fills its box makes 2s, 4s and 7s as wide as
+    tall, which an aspect-keeping model has never seen.
+    """
+    crop = crop_to_ink(image)
+    h, w = crop.shape
+    width = min(float(h), w * FILL_MAX_STRETCH) * rng.uniform(0.85, 1.0)
+    if width <= w:
+        return image
+    wide = cv2.resize(crop, (round(width), h), interpolation=cv2.INTER_LINEAR)
+    return frame_ink(np.clip(FILL_EDGE_GAIN * (wide - 0.5) + 0.5, 0.0, 1.0))
+
+
 def augment_one(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
     out = image
+    if cfg.box_fill_prob and rng.random() < cfg.box_fill_prob:
+        out = fill_box(out, rng)
     if cfg.thickness_prob and rng.random() < cfg.thickness_prob:
         out = change_thickness(out, rng)
     if cfg.elastic_prob and rng.random() < cfg.elastic_prob:

@@ -77,3 +77,27 @@ class OnnxCnn:
         """Digit probabilities and the probability that each crop is one digit at all."""
         probs, single = self.run(batch, ("probs", "single"))
         return probs, single
+
+
+class OnnxEnsemble(OnnxCnn):
+    """Several CNN graphs read the same batch and their outputs are averaged.
+
+    Models trained apart (another seed, another augmentation) err on different digits, so the mean
+    is right more often than either; each member costs one model call (reports/README.md measures
+    both). Inner tensors (the app's I view, the report's projection) are the first member's.
+    """
+
+    def __init__(self, members: list[OnnxCnn]) -> None:
+        self.members = members
+        if len({m.deskew for m in self.members}) > 1:
+            raise ValueError("ensemble members must agree on deskewing their inputs")
+        self.path, self.deskew = self.members[0].path, self.members[0].deskew
+
+    def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
+        if not set(outputs) <= self.members[0]._outputs:
+            return self.members[0].run(batch, outputs)
+        each = [member.run(batch, outputs) for member in self.members]
+        return [np.mean([result[k] for result in each], axis=0) for k in range(len(outputs))]
+
+    def inspector(self):
+        return self.members[0].inspector()

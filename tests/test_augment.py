@@ -47,3 +47,22 @@ def test_negatives_are_framed_and_reproducible(mnist):
     assert (a.reshape(60, -1).max(axis=1) > 0.3).all()
     widths = [np.ptp(np.nonzero(im.max(axis=0) > 0.12)[0]) for im in a]
     assert np.median(widths) >= 15  # mostly wide: pairs squeezed into the 20 px box
+
+
+def test_box_fill_widens_narrow_digits_to_at_most_square(mnist):
+    from recognizer.augment import FILL_MAX_STRETCH, fill_box
+    from recognizer.preprocess import crop_to_ink
+
+    x = batch_to_mnist(mnist["x_train"][:60])
+    rng = np.random.default_rng(0)
+
+    def aspect(im):
+        h, w = crop_to_ink(im).shape
+        return w / h
+
+    before = np.array([aspect(im) for im in x])
+    after = np.array([aspect(fill_box(im, rng)) for im in x])
+    assert np.median(after) > np.median(before) + 0.15  # wider, as a scan stretched to its box
+    narrow = before < 1.0  # a digit already wider than tall is left as it is
+    assert (after[narrow] <= 1.1).all() and (after <= before * FILL_MAX_STRETCH + 0.15).all()
+    assert (after >= before - 0.05).all()  # never narrower

@@ -75,3 +75,29 @@ def test_reject_class_doubts_two_squeezed_digits_not_one(cnn, mnist):
     assert np.median(single_digits) > 0.98
     assert np.median(single_pairs) < 0.2
     assert (single_pairs < 0.5).mean() > (single_digits < 0.5).mean() + 0.5
+
+
+def test_ensemble_averages_its_members(tmp_path, cnn, mnist):
+    import shutil
+
+    from recognizer.reader import ENSEMBLE, MODELS_DIR
+
+    for member in ENSEMBLE:  # the same graph twice: the mean must be that graph's output
+        shutil.copy(MODELS_DIR / "cnn.onnx", tmp_path / member)
+    twice = Recognizer.load("ensemble", models_dir=tmp_path)
+    assert twice.name == "ensemble" and len(twice.backend.members) == len(ENSEMBLE)
+    x = cnn.prepare(mnist["x_test"][:40])
+    assert np.allclose(twice.proba_prepared(x), cnn.proba_prepared(x), atol=1e-6)
+    for got, want in zip(twice.proba_single_prepared(x), cnn.proba_single_prepared(x), strict=True):
+        assert np.allclose(got, want, atol=1e-6)
+    assert twice.backend.run(x[:1], ("conv1",))[0].shape[:2] == (1, 24)  # inner tensors: the first member's
+
+
+def test_ensemble_with_a_missing_member_names_it(tmp_path):
+    import shutil
+
+    from recognizer.reader import ENSEMBLE, MODELS_DIR
+
+    shutil.copy(MODELS_DIR / "cnn.onnx", tmp_path / ENSEMBLE[0])
+    with pytest.raises(ModelError, match=rf"{ENSEMBLE[1]}.*not found"):
+        Recognizer.load("ensemble", models_dir=tmp_path)
