@@ -70,7 +70,8 @@ HELP = [
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Draw digits with the mouse; the number is read live.")
-    p.add_argument("--model", choices=("cnn", "svc"), default="cnn", help="model to start with (M toggles)")
+    p.add_argument("--model", choices=("cnn", "ensemble", "svc"), default="cnn",
+                   help="model to start with (M toggles it with the SVC baseline)")
     p.add_argument("--speak", action="store_true", help="speak each reading (needs espeak-ng or espeak)")
     p.add_argument("--replay", metavar="STROKES.json",
                    help="draw these strokes as mouse events, read, report")
@@ -242,6 +243,7 @@ class App:
         self.show_help = False
         self.show_maps = False
         self.model_name = args.model
+        self.cnn_name = args.model if args.model != "svc" else "cnn"  # what M switches back to
         self.models: dict[str, object] = {}
         self.model_errors: dict[str, str] = {}
         self._loading: set[str] = set()
@@ -314,7 +316,7 @@ class App:
         return self.models.get(self.model_name)
 
     def toggle_model(self) -> None:
-        self.model_name = "svc" if self.model_name == "cnn" else "cnn"
+        self.model_name = "svc" if self.model_name != "svc" else self.cnn_name
         self.load_model(self.model_name)
         self.say_status(f"model: {self.model_name.upper()}")
         self.selected = None
@@ -898,7 +900,7 @@ class App:
         x, y = r.x + 14, r.y + 10
         digits = self._digits()
         name = self.model_name.upper()
-        title = f"model: {name}" + ("" if self.model_name == "cnn" else " (8x8 baseline)")
+        title = f"model: {name}" + (" (8x8 baseline)" if self.model_name == "svc" else "")
         self._text(title, 22, TEXT, (x, y))
         y += 28
         if not digits:
@@ -942,7 +944,7 @@ class App:
         """The CNN's first conv layer responses to the selected digit: which strokes each filter picks up."""
         pg, np = self.pg, self.np
         rec = self.rec
-        if rec is None or rec.name != "cnn" or not hasattr(rec.backend, "run"):
+        if rec is None or not hasattr(rec.backend, "run"):
             self._text("feature maps are the CNN's (press M)", 18, UNSURE, area.topleft)
             return
         key = (id(d), rec.name)

@@ -336,7 +336,8 @@ class Viewer:
         _warn(f"saved {stem}.png and {stem}.json: {reading.text.replace(chr(10), ' / ') or '(no digits)'}")
 
     def switch_model(self) -> None:
-        other = "svc" if self.rec.name == "cnn" else "cnn"
+        cnns = [name for name in self.models if name != "svc"]  # the CNN or ensemble it started with
+        other = "svc" if self.rec.name != "svc" else (cnns[0] if cnns else "cnn")
         try:
             if other not in self.models:
                 self.models[other] = Recognizer.load(other)
@@ -370,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=640, help="frame width in pixels (default 640)")
     p.add_argument("--height", type=int, default=480, help="frame height in pixels (default 480)")
     p.add_argument("--roi", type=parse_roi, help="read only this region: x,y,w,h in frame pixels")
-    p.add_argument("--model", default="cnn", help="cnn (default), svc, or a path to a .onnx file")
+    p.add_argument("--model", default="cnn", help="cnn (default), ensemble, svc, or a .onnx file")
     p.add_argument("--headless", action="store_true", help="no window: process every frame and print")
     p.add_argument("--json", action="store_true", help="with --headless: one JSON object per frame")
     p.add_argument("--save-dir", type=Path, default=Path("captures"), help="where S saves (captures/)")

@@ -83,10 +83,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--json", help="also write the figures to this JSON file")
+    parser.add_argument("--models", nargs="+", default=["cnn", "svc"], choices=["cnn", "ensemble", "svc"])
     args = parser.parse_args()
 
     x = load_npz(dataset_path("mnist"))["x_test"][:64]
-    rows = [measure(name, x, args.repeats) for name in ("cnn", "svc")]
+    rows = [measure(name, x, args.repeats) for name in args.models]
     meta = json.loads((ROOT / "models" / "cnn.json").read_text())
     print(f"CNN: {meta['multiply_adds_per_digit'] / 1e6:.2f} M multiply-adds per digit, "
           f"{meta['parameters']:,} parameters, ONNX Runtime {meta['versions']['onnxruntime']}")

@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--singles", type=int, default=3000, help="single digits (15945 or more: all)")
     p.add_argument("--numbers", type=int, default=500, help="2-4 digit numbers")
-    p.add_argument("--models", nargs="+", default=["cnn", "svc"], choices=["cnn", "svc"])
+    p.add_argument("--models", nargs="+", default=["cnn", "svc"], choices=["cnn", "ensemble", "svc"])
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--pen-width", type=float, help="override strokes.PEN_WIDTH (canvas px) for a sweep")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")

@@ -282,7 +282,7 @@ def summarize(name: str, runs: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=12, help="videos, sets taken in turn (default 12)")
-    parser.add_argument("--model", default="cnn", help="cnn (default), svc or a .onnx path")
+    parser.add_argument("--model", default="cnn", help="cnn (default), ensemble, svc or a .onnx path")
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from {','.join(SETS)}")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--save-frame", help="save one annotated in-view frame of the first video as PNG")

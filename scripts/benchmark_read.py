@@ -198,7 +198,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=200, help="pages per tier")
     parser.add_argument("--tiers", default=",".join(synth.TIERS))
-    parser.add_argument("--model", default="cnn", help="cnn, svc or a path to a .onnx file")
+    parser.add_argument("--model", default="cnn", help="cnn, ensemble, svc or a .onnx path")
     parser.add_argument("--fast", action="store_true", help="read with fast=True (webcam setting)")
     parser.add_argument("--tesseract-pages", type=int, default=100, help="pages per tier for Tesseract")
     parser.add_argument("--no-tesseract", action="store_true")
