@@ -535,12 +535,15 @@ def _tight(box: Box, crop: np.ndarray) -> Box:
     return (x + bx - CROP_PAD, y + by - CROP_PAD, bw, bh)
 
 
-def group_lines(boxes: Sequence[Box]) -> list[list[list[int]]]:
+def group_lines(boxes: Sequence[Box], spans: Sequence[tuple[int, int]] | None = None
+                ) -> list[list[list[int]]]:
     """Indices of `boxes` as lines (top to bottom) of numbers (left to right) of digits.
 
     Boxes that overlap vertically and stand near each other chain into a line, so a slightly
     tilted line stays one line. Within a line a gap wider than NUMBER_GAP digit heights starts a
-    new number; touching or overlapping digits stay in one number.
+    new number; touching or overlapping digits stay in one number. `spans` (left, right), when
+    given, are the columns each digit's ink blob covers, for the gaps: the pieces of one blob are
+    one number, and ink that is no digit of its own (a 5's detached bar) still fills its gap.
     """
     n = len(boxes)
     if n == 0:
@@ -560,16 +563,17 @@ def group_lines(boxes: Sequence[Box]) -> list[list[list[int]]]:
     ordered = _join_along(list(lines.values()), x0 + w / 2, y0 + h / 2, h)
     ordered = sorted(ordered, key=lambda idx: float(np.mean(y0[idx] + h[idx] / 2)))
     result = []
+    left, right_of = (x0, x0 + w) if spans is None else np.asarray(spans, float).T
     for idx in ordered:
         idx = sorted(idx, key=lambda i: x0[i] + w[i] / 2)
         line_h = float(np.median(h[idx]))
         numbers = [[idx[0]]]
-        right = x0[idx[0]] + w[idx[0]]
+        right = right_of[idx[0]]
         for i in idx[1:]:
-            if x0[i] - right > NUMBER_GAP * line_h:
+            if left[i] - right > NUMBER_GAP * line_h:
                 numbers.append([])
             numbers[-1].append(i)
-            right = max(right, x0[i] + w[i])
+            right = max(right, right_of[i])
         result.append(numbers)
     return result
 
@@ -659,8 +663,10 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
         return Layout([], scale)
     groups, merged = merge_broken([[i] for i in big], [boxes[i] for i in big], digit_h)
     keep = [k for k, b in enumerate(merged) if is_digit_sized(b, digit_h)]
-    pieces = split_touching(ink, labels, [groups[k] for k in keep], [merged[k] for k in keep], score)
-    order = group_lines([p[0] for p in pieces])
+    blobs = [merged[k] for k in keep]
+    pieces = split_touching(ink, labels, [groups[k] for k in keep], blobs, score)
+    spans = blob_spans(blobs, [b for k, b in enumerate(merged) if k not in keep], digit_h)
+    order = group_lines([p[0] for p in pieces], [span_of(p[0], blobs, spans) for p in pieces])
     segments = []
     for li, numbers in enumerate(order):
         for ni, number in enumerate(numbers):
@@ -668,6 +674,30 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
                 box, crop = pieces[i]
                 segments.append(Segment(to_input_box(box, scale, image.shape), crop, li, ni))
     return Layout(segments, scale)
+
+
+def blob_spans(blobs: Sequence[Box], fragments: Sequence[Box], digit_h: float) -> list[tuple[int, int]]:
+    """The columns each digit blob's ink covers, widened by the fragments over or under it that
+    are no digit of their own (a 5's floating bar): number gaps are measured between these."""
+    spans = []
+    for x, y, w, h in blobs:
+        left, right = x, x + w
+        for fx, fy, fw, fh in fragments:
+            beside = min(x + w, fx + fw) - max(x, fx) > 0
+            if beside and max(y, fy) - min(y + h, fy + fh) <= MERGE_GAP * digit_h:
+                left, right = min(left, fx), max(right, fx + fw)
+        spans.append((left, right))
+    return spans
+
+
+def span_of(piece: Box, blobs: Sequence[Box], spans: Sequence[tuple[int, int]]) -> tuple[int, int]:
+    """The span of the smallest blob holding `piece` (a split blob's pieces lie inside it)."""
+    x, y, w, h = piece
+    inside = [k for k, b in enumerate(blobs)
+              if b[0] <= x and x + w <= b[0] + b[2] and b[1] <= y and y + h <= b[1] + b[3]]
+    if not inside:
+        return x, x + w
+    return spans[min(inside, key=lambda k: blobs[k][2] * blobs[k][3])]
 
 
 def to_input_box(box: Box, scale: float, shape: tuple[int, ...]) -> Box:

@@ -128,6 +128,18 @@ def test_numbers_split_by_gap():
     assert segment.group_lines([]) == []
 
 
+def test_floating_bar_keeps_its_digit_in_the_number():
+    """A 5 whose bar floats up and right: the bar fills the gap to the next digit."""
+    h = 60
+    five, nine, bar = (100, 80, 57, h), (207, 74, 38, h), (133, 71, 65, 16)  # clean page 59's boxes
+    assert segment.group_lines([five, nine]) == [[[0], [1]]]  # by the digits' boxes: two numbers
+    spans = segment.blob_spans([five, nine], [bar], h)
+    assert spans[0] == (100, 198) and spans[1] == (207, 245)
+    assert segment.group_lines([five, nine], spans) == [[[0, 1]]]
+    far_bar = (133, 71 - h, 65, 16)  # a stroke a line above is not the 5's
+    assert segment.blob_spans([five], [far_bar], h) == [(100, 157)]
+
+
 def test_touching_digits_split_by_the_scorer(digits):
     images, labels = digits
     wide = [im for im, label in zip(images, labels, strict=True) if label != 1][:3]
