@@ -66,7 +66,8 @@ CUT_SPACING = 0.1  # cut points at least this many heights apart (fewer crops to
 MAX_CUTS_PER_DIGIT = 4  # keep the lowest-ink cut points, this many per expected digit
 FEW_CUTS_BELOW = 1.2  # blobs narrower than this many heights are mostly one digit ...
 FEW_CUTS = 2  # ... and get only this many cut points (speed)
-MAX_PIECE = 1.6  # pieces wider than this many heights are never one digit (not scored)
+MAX_PIECE = 1.6  # pieces wider than this many heights are never one digit (not scored) ...
+MAX_WHOLE = 2.0  # ... but a whole blob up to this wide is: 0.3% of MNIST digits are flat 5s, 7s, 2s
 WIDE_DIGIT = 1.2  # width/height above this grows unlikely for one digit (MNIST p95 is 1.1) ...
 WIDE_SPREAD = 0.7  # ... with this spread (tuned on composed pages: the CNN's confidence decides most)
 NARROW_DIGIT = 0.2  # below this a piece is a sliver, not even a 1 ...
@@ -497,8 +498,8 @@ def _pieces(ink: np.ndarray, labels: np.ndarray, group: list[int], box: Box, who
     for i in range(len(points)):
         for j in range(i + 1, len(points)):
             a, b = points[i], points[j]
-            if (b - a) > MAX_PIECE * h:
-                break
+            if (b - a) > MAX_PIECE * h and not ((a, b) == (0, w) and w <= MAX_WHOLE * h):
+                continue
             crop = whole[1] if (a, b) == (0, w) else crop_of(ink, labels, group, box, (x + a, x + b))
             if float(crop.max()) <= INK_HIGH:
                 continue

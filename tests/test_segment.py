@@ -265,3 +265,21 @@ def test_overlapping_digits_without_an_ink_minimum_between_them_get_a_denser_loo
     monkeypatch.setattr(segment, "DENSE_ACCEPT", 0.0)
     monkeypatch.setattr(segment, "REJECTED_PIECE", 0.0)
     assert len(segment.split_touching(ink, labels, [[0]], [box], score)) == 1
+
+
+def test_a_flat_digit_wider_than_any_piece_is_still_read_whole():
+    """A 7 written flat (1.7 times as wide as tall, as 0.3% of MNIST digits are): the whole blob
+    is offered to the scorer, which reads it as one digit, and it is not cut in two."""
+    ink = np.zeros((60, 120), np.float32)
+    cv2.line(ink, (25, 12), (110, 12), 1.0, 5)  # the bar
+    cv2.line(ink, (110, 12), (70, 54), 1.0, 5)  # the stem, slanting down to the left
+    labels = (ink > 0).astype(np.int32)
+    box = cv2.boundingRect(labels.astype(np.uint8))
+    assert segment.MAX_PIECE * box[3] < box[2] <= segment.MAX_WHOLE * box[3]
+
+    def score(crops):  # the CNN's verdict on such a 7: the whole is sure, any part is a guess
+        widths = np.array([c.shape[1] - 2 * segment.CROP_PAD for c in crops])
+        return np.where(widths >= box[2] - 2, 0.98, 0.3)
+
+    pieces = segment.split_touching(ink, labels, [[0]], [box], score)
+    assert len(pieces) == 1 and pieces[0][0][2] >= box[2] - 2
