@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .preprocess import batch_deskew
+
 THREADS = 1  # one digit or a few: a second thread costs more in hand-over than it saves
 WIDE_THREADS = 2  # batches of at least WIDE_BATCH digits (a page, a batch of 64) use both cores;
 # ONNX Runtime's threads spin briefly between layers (its default): 64 digits in 7 ms, not 10 ms asleep
@@ -87,16 +89,18 @@ class OnnxEnsemble(OnnxCnn):
     both). Inner tensors (the app's I view, the report's projection) are the first member's.
     """
 
+    deskew = False  # inputs arrive as `to_mnist` makes them; a member trained deskewed deskews its own
+
     def __init__(self, members: list[OnnxCnn]) -> None:
         self.members = members
-        if len({m.deskew for m in self.members}) > 1:
-            raise ValueError("ensemble members must agree on deskewing their inputs")
-        self.path, self.deskew = self.members[0].path, self.members[0].deskew
+        self.path = members[0].path
 
     def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
-        if not set(outputs) <= self.members[0]._outputs:
-            return self.members[0].run(batch, outputs)
-        each = [member.run(batch, outputs) for member in self.members]
+        first = self.members[0]
+        if not set(outputs) <= first._outputs:
+            return first.run(batch_deskew(batch) if first.deskew else batch, outputs)
+        deskewed = batch_deskew(batch) if any(m.deskew for m in self.members) else batch
+        each = [m.run(deskewed if m.deskew else batch, outputs) for m in self.members]
         return [np.mean([result[k] for result in each], axis=0) for k in range(len(outputs))]
 
     def inspector(self):

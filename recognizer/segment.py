@@ -75,7 +75,8 @@ NARROW_SPREAD = 0.08  # ... and quickly less likely
 CONFIDENCE_WEIGHT = 3.0  # the CNN's log-confidence counts this much against the width prior (tuned)
 LINE_OVERLAP = 0.4  # boxes sharing this fraction of the smaller height vertically are on one line
 LINE_REACH = 4.0  # ... and no more than this many digit heights apart horizontally (chained)
-LINE_EXTEND = 0.5  # a line piece whose centre is this close (heights) to another's fitted line joins it
+LINE_EXTEND = 0.5  # a line piece whose centre is this close (heights) to another's fitted line joins it,
+LINE_TILT_SLACK = 0.035  # ... plus this per pixel apart: a short piece's own tilt is unknown (+-2 degrees)
 MAX_LINE_SLOPE = 0.2  # lines tilt at most ~11 degrees (a steeper fit comes from a stray box)
 LINE_SAME_ROW = 0.7  # boxes sharing this much height are on one line at any distance
 NUMBER_GAP = 0.6  # a gap wider than this fraction of the line's digit height starts a new number
@@ -609,7 +610,7 @@ def _join_along(lines: list[list[int]], cx: np.ndarray, cy: np.ndarray, h: np.nd
                 apart = min(cx[lines[b]]) > max(cx[lines[a]]) or min(cx[lines[a]]) > max(cx[lines[b]])
                 slope = sa if len(lines[a]) >= len(lines[b]) else sb
                 off = abs(ya + slope * (xb - xa) - yb)
-                if apart and off <= LINE_EXTEND * min(ha, hb):
+                if apart and off <= LINE_EXTEND * min(ha, hb) + LINE_TILT_SLACK * abs(xb - xa):
                     lines[a] = lines[a] + lines[b]
                     del lines[b]
                     joined = True

@@ -101,3 +101,17 @@ def test_ensemble_with_a_missing_member_names_it(tmp_path):
     shutil.copy(MODELS_DIR / "cnn.onnx", tmp_path / ENSEMBLE[0])
     with pytest.raises(ModelError, match=rf"{ENSEMBLE[1]}.*not found"):
         Recognizer.load("ensemble", models_dir=tmp_path)
+
+
+def test_an_ensemble_member_trained_deskewed_gets_deskewed_inputs(cnn, mnist):
+    from recognizer.preprocess import batch_deskew
+    from recognizer.reader import MODELS_DIR
+    from recognizer.runtime import OnnxCnn, OnnxEnsemble
+
+    plain, skewed = OnnxCnn(MODELS_DIR / "cnn.onnx"), OnnxCnn(MODELS_DIR / "cnn.onnx")
+    skewed.deskew = True  # as a model exported with deskew=1 says in its metadata
+    ensemble = OnnxEnsemble([plain, skewed])
+    assert ensemble.deskew is False  # Recognizer.prepare leaves the deskewing to the member
+    x = cnn.prepare(mnist["x_test"][:40])
+    want = (plain.predict_proba(x) + plain.predict_proba(batch_deskew(x))) / 2
+    assert np.allclose(ensemble.predict_proba(x), want, atol=1e-6)

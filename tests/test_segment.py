@@ -128,6 +128,17 @@ def test_numbers_split_by_gap():
     assert segment.group_lines([]) == []
 
 
+def test_numbers_far_apart_on_a_tilted_line_stay_one_line():
+    """Multiline page 33's boxes: "8" and "62" stand ten heights apart on a line tilted 3 degrees
+    more than the page's flat first line; they share little height, yet are one line."""
+    first = [(240, 231, 45, 55), (298, 228, 39, 62), (343, 234, 68, 51), (419, 231, 55, 61),
+             (483, 233, 39, 55), (531, 235, 39, 54), (582, 232, 43, 60), (638, 232, 49, 63)]
+    second = [(161, 650, 64, 62), (810, 684, 48, 71), (866, 689, 61, 67)]
+    assert segment.group_lines(first + second) == [[list(range(8))], [[8], [9, 10]]]
+    above = [(810, 684 - 120, 48, 64), (866, 689 - 120, 61, 64)]  # the next line up is not joined
+    assert len(segment.group_lines(first + second[:1] + above)) == 3
+
+
 def test_floating_bar_keeps_its_digit_in_the_number():
     """A 5 whose bar floats up and right: the bar fills the gap to the next digit."""
     h = 60
