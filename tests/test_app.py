@@ -124,6 +124,22 @@ def test_model_switch_reads_with_the_svc(ready):
 
 
 @needs_cnn
+def test_ensemble_reads_and_m_switches_it_with_the_svc(ready):
+    ready.cnn_name = ready.model_name = "ensemble"  # as `app.py --model ensemble` starts
+    try:
+        ready.load_model("ensemble")
+        assert ready.wait_ready(30), ready.model_errors
+        reading = drag(ready, SEVEN)
+        assert ready.result.model == "ensemble" and reading.text == "7"
+        press(ready, pygame.K_m)
+        assert ready.model_name == "svc"
+        press(ready, pygame.K_m)
+        assert ready.model_name == "ensemble" and ready.wait_reading(20).text == "7"
+    finally:
+        ready.cnn_name = "cnn"
+
+
+@needs_cnn
 def test_save_writes_png_with_the_reading(ready, tmp_path):
     drag(ready, SEVEN)
     text = ready.current_reading().text

@@ -96,6 +96,15 @@ def test_svc_model_option(pages, capsys, svc):
     assert code == 0 and json.loads(out)["digits"]
 
 
+def test_ensemble_model_option_reads_the_pages(pages, capsys, cnn):
+    root, texts = pages
+    code, out, _ = run(capsys, root / "page0.png", root / "page1.png", "--json", "--model", "ensemble")
+    assert code == 0
+    for line in out.splitlines():
+        item = json.loads(line)
+        assert item["text"] == texts[item["path"]]
+
+
 def test_usage_errors_exit_2(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     code, _, err = run(capsys, tmp_path / "empty")
