@@ -40,7 +40,22 @@ def _with_outputs(path: Path, names: set[str]) -> bytes:
     return model.SerializeToString()
 
 
-class OnnxCnn:
+class _Readings:
+    """What the reader asks of a CNN backend, in terms of its `run`."""
+
+    def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def predict_proba(self, batch: np.ndarray) -> np.ndarray:
+        return self.run(batch)[0]
+
+    def proba_single(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Digit probabilities and the probability that each crop is one digit at all."""
+        probs, single = self.run(batch, ("probs", "single"))
+        return probs, single
+
+
+class OnnxCnn(_Readings):
     """A loaded CNN graph (see export.py): 28x28 float batches in, probabilities out."""
 
     def __init__(self, path: str | Path, threads: int = THREADS) -> None:
@@ -49,7 +64,7 @@ class OnnxCnn:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.deskew = meta.get("deskew") == "1"  # trained on deskewed digits: deskew its inputs too
         self._wide = None  # the two-thread session, made at the first large batch
-        self._outputs = {o.name for o in self.session.get_outputs()}
+        self.outputs = {o.name for o in self.session.get_outputs()}
         self._inspect = None  # a session that also returns inner tensors, made when first asked
 
     def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
@@ -57,7 +72,7 @@ class OnnxCnn:
         (N, 28, 28) float32 batch in 0..1."""
         feed = {"images": np.ascontiguousarray(batch, dtype=np.float32)}
         session = self.session
-        if not set(outputs) <= self._outputs:
+        if not set(outputs) <= self.outputs:
             session = self.inspector()
         elif len(batch) >= WIDE_BATCH and WIDE_THREADS > 1:
             if self._wide is None:
@@ -69,19 +84,12 @@ class OnnxCnn:
         """The session that also returns the inner tensors (made once; the app makes it early,
         in its loader thread, so that the first look inside does not stall the window)."""
         if self._inspect is None:
-            self._inspect = _session(_with_outputs(self.path, INNER - self._outputs), THREADS)
+            self._inspect = _session(_with_outputs(self.path, INNER - self.outputs), THREADS)
         return self._inspect
 
-    def predict_proba(self, batch: np.ndarray) -> np.ndarray:
-        return self.run(batch)[0]
-
-    def proba_single(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Digit probabilities and the probability that each crop is one digit at all."""
-        probs, single = self.run(batch, ("probs", "single"))
-        return probs, single
 
 
-class OnnxEnsemble(OnnxCnn):
+class OnnxEnsemble(_Readings):
     """Several CNN graphs read the same batch and their outputs are averaged.
 
     Models trained apart (another seed, another augmentation) err on different digits, so the mean
@@ -97,7 +105,7 @@ class OnnxEnsemble(OnnxCnn):
 
     def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
         first = self.members[0]
-        if not set(outputs) <= first._outputs:
+        if not set(outputs) <= first.outputs:
             return first.run(batch_deskew(batch) if first.deskew else batch, outputs)
         deskewed = batch_deskew(batch) if any(m.deskew for m in self.members) else batch
         each = [m.run(deskewed if m.deskew else batch, outputs) for m in self.members]
