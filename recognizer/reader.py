@@ -17,7 +17,7 @@ from .result import Digit, Reading, reading_text
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 TRAIN_COMMANDS = {"cnn": "python scripts/train_cnn.py"}
 MODEL_NAMES = ("cnn", "svc", "ensemble")
-ENSEMBLE = ("cnn.onnx", "cnn_boxfill.onnx")  # the shipped CNN and others trained apart (.json beside each)
+ENSEMBLE = ("cnn.onnx", "cnn_boxfill.onnx", "cnn_deskew.onnx")  # trained apart; each .json beside it
 
 
 class ModelError(RuntimeError):
