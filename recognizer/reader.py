@@ -101,11 +101,11 @@ def _load_onnx(path: Path | list[Path]):
     from .runtime import OnnxEnsemble
 
     if isinstance(path, list):
-        return OnnxEnsemble([_load_graph(each) for each in path])
+        return OnnxEnsemble([_load_graph(each, spin=False) for each in path])
     return _load_graph(path)
 
 
-def _load_graph(path: Path):
+def _load_graph(path: Path, spin: bool = True):
     """An ONNX Runtime session for `path`, or a ModelError naming the file and the fix."""
     from .runtime import OnnxCnn
 
@@ -113,7 +113,7 @@ def _load_graph(path: Path):
     if not path.exists():
         raise ModelError(f"model file {path} not found; train it with `{command}`")
     try:
-        return OnnxCnn(path)
+        return OnnxCnn(path, spin=spin)
     except Exception as exc:  # onnxruntime raises several types for a damaged file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(

@@ -15,12 +15,14 @@ WIDE_BATCH = 16
 INNER = {"features", "conv1"}  # inner tensors export.py names for the views that look inside
 
 
-def _session(path: str | Path | bytes, threads: int):
+def _session(path: str | Path | bytes, threads: int, spin: bool = True):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if not spin:  # idle threads sleep at once: a graph that runs next gets the cores
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     model = path if isinstance(path, bytes) else str(path)
@@ -58,9 +60,9 @@ class _Readings:
 class OnnxCnn(_Readings):
     """A loaded CNN graph (see export.py): 28x28 float batches in, probabilities out."""
 
-    def __init__(self, path: str | Path, threads: int = THREADS) -> None:
-        self.path = Path(path)
-        self.session = _session(path, threads)
+    def __init__(self, path: str | Path, threads: int = THREADS, spin: bool = True) -> None:
+        self.path, self.spin = Path(path), spin
+        self.session = _session(path, threads, spin)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.deskew = meta.get("deskew") == "1"  # trained on deskewed digits: deskew its inputs too
         self._wide = None  # the two-thread session, made at the first large batch
@@ -76,7 +78,7 @@ class OnnxCnn(_Readings):
             session = self.inspector()
         elif len(batch) >= WIDE_BATCH and WIDE_THREADS > 1:
             if self._wide is None:
-                self._wide = _session(self.path, WIDE_THREADS)
+                self._wide = _session(self.path, WIDE_THREADS, self.spin)
             session = self._wide
         return session.run(list(outputs), feed)
 
@@ -94,7 +96,9 @@ class OnnxEnsemble(_Readings):
 
     Models trained apart (another seed, another augmentation) err on different digits, so the mean
     is right more often than either; each member costs one model call (reports/README.md measures
-    both). Inner tensors (the app's I view, the report's projection) are the first member's.
+    both). Members are made with spin=False: a graph's threads spinning after its run took the
+    cores from the next graph's (64 digits through three graphs 53 ms spinning, 19 ms not).
+    Inner tensors (the app's I view, the report's projection) are the first member's.
     """
 
     deskew = False  # inputs arrive as `to_mnist` makes them; a member trained deskewed deskews its own
