@@ -163,14 +163,20 @@ def ablation_table(path: Path) -> list[str]:
     return lines
 
 
-def member_table(models_dir: Path, sets: dict) -> list[str]:
-    """Each ensemble member's training options and its accuracy on every set, alone."""
+def member_table(models_dir: Path, sets: dict, prepare) -> list[str]:
+    """Each ensemble member's training options and its accuracy on every set, alone (the inputs
+    are prepared once, as `Recognizer.predict` would prepare them for each member)."""
+    from recognizer.preprocess import batch_deskew
+    from recognizer.runtime import OnnxCnn
+
+    inputs = {name: (prepare(x), y) for name, (x, y) in sets.items()}
     header = "| member | seed | deskew | box fill | " + " | ".join(sets) + " |"
     lines = [header, "|---" * (len(sets) + 4) + "|"]
     for member in ENSEMBLE:
         meta = json.loads((models_dir / member).with_suffix(".json").read_text())
-        rec = Recognizer.load(models_dir / member)
-        accs = [float((rec.predict(x) == y).mean()) for x, y in sets.values()]
+        graph = OnnxCnn(models_dir / member)
+        accs = [float((graph.predict_proba(batch_deskew(b) if graph.deskew else b).argmax(1) == y).mean())
+                for b, y in inputs.values()]
         fill = meta["augment"].get("box_fill_prob", 0.0)
         lines.append(f"| `{member}` | {meta['seed']} | {'yes' if meta['deskew'] else 'no'} | {fill:.0%} | "
                      + " | ".join(f"{a:.2%}" for a in accs) + " |")
@@ -241,7 +247,7 @@ def main() -> None:
         lines += ["", "The ensemble (`Recognizer.load(\"ensemble\")`, `--model ensemble`) averages the "
                   "probabilities of the CNNs in `recognizer.reader.ENSEMBLE`, one model call each; "
                   "its latency is in the README. Its members alone, each a full training run:", "",
-                  *member_table(Path(args.models), sets)]
+                  *member_table(Path(args.models), sets, cnn.prepare)]
     lines += [
         "", "ECE: expected calibration error over 15 confidence bins. The SVC baseline reads its own "
         f"`load_digits` test split (`train_test_split(random_state=0)`) at {svc_split:.2%}; its weakness "
