@@ -35,7 +35,7 @@ class Recognizer:
     @classmethod
     def load(cls, name: str | Path = "cnn", models_dir: str | Path | None = None) -> Recognizer:
         """"cnn" (the shipped model), "svc" (the 8x8 baseline), "ensemble" (the mean of the CNNs in
-        ENSEMBLE: more accurate on other people's handwriting, twice the model time) or a .onnx path."""
+        ENSEMBLE: a little more accurate, one model call per member) or a path to a .onnx file."""
         if str(name) == "svc":
             from .svc import SvcBaseline
 
