@@ -70,6 +70,7 @@ HELP = [
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description="Draw digits with the mouse; the number is read live.")
+    # recognizer.reader.MODEL_NAMES, spelled out: importing the package here would delay the window
     p.add_argument("--model", choices=("cnn", "ensemble", "svc"), default="cnn",
                    help="model to start with (M toggles it with the SVC baseline)")
     p.add_argument("--speak", action="store_true", help="speak each reading (needs espeak-ng or espeak)")

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from recognizer import Recognizer  # noqa: E402
 from recognizer.data import dataset_path, load_npz  # noqa: E402
+from recognizer.reader import MODEL_NAMES  # noqa: E402
 
 COLD_START = """
 import time; t0 = time.perf_counter()
@@ -83,7 +84,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=300)
     parser.add_argument("--json", help="also write the figures to this JSON file")
-    parser.add_argument("--models", nargs="+", default=["cnn", "svc"], choices=["cnn", "ensemble", "svc"])
+    parser.add_argument("--models", nargs="+", default=["cnn", "svc"], choices=MODEL_NAMES)
     args = parser.parse_args()
 
     x = load_npz(dataset_path("mnist"))["x_test"][:64]

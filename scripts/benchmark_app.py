@@ -24,6 +24,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from recognizer.reader import MODEL_NAMES  # noqa: E402
+
 SEED = 2024  # fixed: every run and every model replays the same samples
 TARGET_SINGLE = 0.98  # issue 4
 TARGET_NUMBER = 0.95
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--singles", type=int, default=3000, help="single digits (15945 or more: all)")
     p.add_argument("--numbers", type=int, default=500, help="2-4 digit numbers")
-    p.add_argument("--models", nargs="+", default=["cnn", "svc"], choices=["cnn", "ensemble", "svc"])
+    p.add_argument("--models", nargs="+", default=["cnn", "svc"], choices=MODEL_NAMES)
     p.add_argument("--seed", type=int, default=SEED)
     p.add_argument("--pen-width", type=float, help="override strokes.PEN_WIDTH (canvas px) for a sweep")
     p.add_argument("--json", metavar="PATH", help="also write the figures as JSON")

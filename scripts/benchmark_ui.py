@@ -29,6 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from recognizer.reader import MODEL_NAMES  # noqa: E402
+
 TARGET_FPS = 60  # issue 4
 TARGET_LATENCY_MS = 50
 TARGET_WINDOW_S = 1.0
@@ -119,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--launches", type=int, default=5, help="fresh app processes for the window-up time")
     p.add_argument("--numbers", type=int, default=20, help="UNIPEN numbers drawn at mouse pace")
     p.add_argument("--rate", type=float, default=250.0, help="mouse events per second while drawing")
-    p.add_argument("--model", default="cnn", choices=["cnn", "ensemble", "svc"])
+    p.add_argument("--model", default="cnn", choices=MODEL_NAMES)
     p.add_argument("--fps-cap", type=int, default=120, help="the app's frame cap (its default)")
     p.add_argument("--json", metavar="PATH")
     args = p.parse_args(argv)
