@@ -46,6 +46,9 @@ RULE_ASPECT = 25  # and is this many times longer than thick; a 7's bar on a can
 MARGIN_FRACTION = 0.5  # edge-touching blobs longer than this fraction of the side are not writing
 MARGIN_ASPECT = 4  # ... or this elongated: a wedge of table in a corner (a lone 1 is thinner only upright)
 MARGIN_CONTACT = 0.5  # ... or lying along the edge for this share of its longer side (a 1's foot is short)
+TABLE_REACH = 1.0  # a blob this many digit heights from the image edge may be the page's own edge ...
+TABLE_STEP = 0.2  # ... when the ground just beyond it differs this much from the paper on its inner side
+TABLE_BAND = 0.15  # width of the bands compared, in digit heights
 MIN_DIGIT_PX = 6  # components shorter than this (working pixels) are never digits
 SPECK_FRACTION = 0.3  # after merging, pieces smaller than this fraction of the digit height are dirt
 MAX_DIGIT_FRACTION = 3.0  # blobs taller than this many digit heights are shadows or page edges
@@ -168,20 +171,22 @@ def flat_background(gray: np.ndarray) -> float | None:
     return float(peak) if counts[peak] > FLAT_SHARE * levels.size else None
 
 
-def ink_layer(gray: np.ndarray) -> np.ndarray:
+def ink_layer(gray: np.ndarray, paper: float | None = None, dark: bool | None = None) -> np.ndarray:
     """Ink strength 0..1 per pixel with the paper and its uneven light divided out.
 
     The background (paper under its light) is what a max filter wider than any stroke leaves;
     light multiplies reflectance, so dark ink is 1 - gray/background. Bright ink on a dark canvas
-    is the difference over the remaining range.
+    is the difference over the remaining range. `paper` (`flat_background`) and `dark`
+    (`ink_is_dark`) are measured here unless the caller has them.
     """
     h, w = gray.shape
     gray = cv2.GaussianBlur(gray, (3, 3), 0)  # sensor/JPEG noise down ~2x, strokes keep their core
     lo, hi, _, _ = cv2.minMaxLoc(gray)
     if hi - lo < MIN_CONTRAST:  # one small digit is a tiny share of a page: extremes, not percentiles
         return np.zeros_like(gray, dtype=np.float32)
-    paper = flat_background(gray)
-    dark = ink_is_dark(gray, paper)
+    if dark is None:
+        paper = flat_background(gray)
+        dark = ink_is_dark(gray, paper)
     factor = BACKGROUND_SCALE if min(h, w) >= 8 * BACKGROUND_SCALE else 1
     small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
     k = max(3, int(max(h, w) * BACKGROUND_KERNEL / factor) | 1)
@@ -291,6 +296,43 @@ def edge_contact(labels: np.ndarray, stats: np.ndarray) -> np.ndarray:
         on_edge = np.maximum(on_edge, np.bincount(edge, minlength=n)[:n])
     longer = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     return on_edge / np.maximum(longer, 1)
+
+
+def beyond_page(box: Box, gray: np.ndarray, digit_h: float, dark: bool = True) -> bool:
+    """A blob near the image edge with darker ground right beyond it (towards the edge) than the
+    paper on its inner side (brighter, for light ink): the page's border against the table, a
+    sliver the paper estimate left (read as a "1" in a corner). Writing near the edge has paper
+    on both sides; a shadow's edge lit on the outer side does not count, nor a digit written up to
+    the page's edge (its ink is much darker than the table).
+
+    Both bands are `TABLE_BAND` digit heights wide; the inner one's paper level is a high
+    percentile for dark ink (a low one for light ink): a neighbour's strokes are not ground.
+    """
+    x, y, w, h = box
+    rows, cols = gray.shape
+    reach, band = TABLE_REACH * digit_h, max(3, round(TABLE_BAND * digit_h))
+    right, bottom = cols - x - w, rows - y - h
+    strips = []  # (just beyond the blob towards the edge, just inside it)
+    if 2 <= x <= reach:
+        strips.append((gray[y : y + h, max(0, x - band) : x], gray[y : y + h, x + w : x + w + band]))
+    if 2 <= right <= reach:
+        strips.append((gray[y : y + h, x + w : x + w + band], gray[y : y + h, max(0, x - band) : x]))
+    if 2 <= y <= reach:
+        strips.append((gray[max(0, y - band) : y, x : x + w], gray[y + h : y + h + band, x : x + w]))
+    if 2 <= bottom <= reach:
+        strips.append((gray[y + h : y + h + band, x : x + w], gray[max(0, y - band) : y, x : x + w]))
+    if not strips:
+        return False
+    sign = 1.0 if dark else -1.0  # below: "darker" means further towards the ink's side of the paper
+    own = sign * float(np.percentile(gray[y : y + h, x : x + w], 5 if dark else 95))
+    for outside, inside in strips:
+        if outside.size and inside.size:
+            out = sign * float(np.median(outside))
+            inn = sign * float(np.percentile(inside, 90 if dark else 10))
+            step = TABLE_STEP * max(abs(out), abs(inn), 1.0)
+            if inn - out > step and own - out > -step:  # a table beyond, and the blob no inkier than it
+                return True
+    return False
 
 
 def typical_height(boxes: Sequence[Box], areas: Sequence[int]) -> float:
@@ -645,7 +687,9 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     used only to choose how to split touching digits. `max_side` bounds the working resolution.
     """
     gray, scale = working_image(image, max_side)
-    ink = ink_layer(gray)
+    paper = flat_background(gray)
+    dark = ink_is_dark(gray, paper)
+    ink = ink_layer(gray, paper, dark)
     labels, stats, keep = label_ink(ink)
     if (keep & (stats[:, cv2.CC_STAT_WIDTH] >= RULE_MIN_FRACTION * ink.shape[1])).any():
         mask = keep[labels].view(np.uint8)
@@ -662,6 +706,10 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
         return Layout([], scale)
     digit_h = typical_height([boxes[i] for i in big], stats[1:, cv2.CC_STAT_AREA][big])
     if digit_h <= 0:
+        return Layout([], scale)
+    if paper is None:  # a photo (a drawn canvas has no table around it)
+        big = [i for i in big if not beyond_page(boxes[i], gray, digit_h, dark)]
+    if not big:
         return Layout([], scale)
     groups, merged = merge_broken([[i] for i in big], [boxes[i] for i in big], digit_h)
     keep = [k for k, b in enumerate(merged) if is_digit_sized(b, digit_h)]

@@ -294,3 +294,25 @@ def test_a_flat_digit_wider_than_any_piece_is_still_read_whole():
 
     pieces = segment.split_touching(ink, labels, [[0]], [box], score)
     assert len(pieces) == 1 and pieces[0][0][2] >= box[2] - 2
+
+
+def test_the_page_edge_against_the_table_is_not_a_1(mnist, usps):
+    """A photographed page's border leaves a thin sliver of "ink" where paper meets table; these
+    composed photos (perspective, light, JPEG) each had one read as a 1 near a corner."""
+    source = synth.load_source(["mnist", "usps"])
+    for i in (76, 151):
+        page = synth.compose_page(np.random.default_rng([2, i]), source, "multiline")
+        found = [s.box for s in segment.find_digits(page.image).segments]
+        rows, cols = page.image.shape[:2]
+        assert not [b for b in found if min(b[0], b[1], cols - b[0] - b[2], rows - b[1] - b[3]) < 20]
+        assert len(found) == len(page.boxes)
+
+
+def test_a_digit_written_up_to_the_page_edge_is_kept(digits):
+    """Right beyond the digit is table, as beyond the sliver, but its ink is far darker than it."""
+    ink, boxes = page_of(digits, [(2, 790, 200)], size=(900, 500))  # 26 px from the image edge
+    image = paper(ink, 215.0, 40.0).astype(np.float32)
+    right = boxes[0][-1][0] + boxes[0][-1][2]
+    image[:, right + 3 :] = 130  # the table starts just right of the last digit
+    image = cv2.GaussianBlur(image, (0, 0), 1.0) + np.random.default_rng(0).normal(0, 3, image.shape)
+    assert_found(segment.find_digits(np.clip(image, 0, 255).astype(np.uint8)), boxes)  # a photo: noisy
