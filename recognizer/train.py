@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import cnn
-from .augment import AugmentConfig, add_styles, augment_batch
+from .augment import AugmentConfig, add_neighbours, add_styles, augment_batch
 from .data import fingerprint, load_mnist
 from .negatives import REJECT, make_negatives
 from .preprocess import batch_deskew, batch_to_mnist
@@ -45,7 +45,7 @@ def epoch_data(x: np.ndarray, y: np.ndarray, seed: int, cfg: AugmentConfig | Non
     """One epoch's training set: styled and distorted digits (`cfg`, None: as they are) plus
     `reject_share` of their number in reject-class crops composed from them."""
     if cfg is not None:
-        x = augment_batch(add_styles(x, y, seed, cfg), seed, cfg)
+        x = augment_batch(add_neighbours(add_styles(x, y, seed, cfg), seed, cfg), seed, cfg)
     n = int(reject_share * len(x))
     if not n:
         return x, y

@@ -30,6 +30,9 @@ def main() -> None:
     parser.add_argument("--no-augment", action="store_true", help="plain MNIST (ablation)")
     parser.add_argument("--box-fill", type=float, default=AugmentConfig().box_fill_prob,
                         help="share of digits widened toward a square box (default: %(default)s)")
+    parser.add_argument("--neighbour", type=float, default=AugmentConfig().neighbour_prob,
+                        help="share of digits cut from a touching pair with a neighbour's edge left in"
+                        " (default: %(default)s)")
     parser.add_argument("--deskew", action="store_true", help="shear every digit upright first")
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
                         help="channels of the three convolution stages (default: %(default)s)")
@@ -41,7 +44,8 @@ def main() -> None:
     if args.export_only:
         record = export_again(args.out, args.name, args.mnist)
     else:
-        augment = AugmentConfig.none() if args.no_augment else AugmentConfig(box_fill_prob=args.box_fill)
+        augment = AugmentConfig.none() if args.no_augment else AugmentConfig(
+            box_fill_prob=args.box_fill, neighbour_prob=args.neighbour)
         record = train(
             args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,
             name=args.name, verbose=args.verbose, clean_epochs=args.clean_epochs,

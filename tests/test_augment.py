@@ -66,3 +66,25 @@ def test_box_fill_widens_narrow_digits_to_at_most_square(mnist):
     narrow = before < 1.0  # a digit already wider than tall is left as it is
     assert (after[narrow] <= 1.1).all() and (after <= before * FILL_MAX_STRETCH + 0.15).all()
     assert (after >= before - 0.05).all()  # never narrower
+
+
+def test_neighbour_edge_keeps_the_digit_and_adds_a_little_ink_at_one_side(mnist):
+    from recognizer.augment import add_neighbours, with_neighbour
+
+    x = batch_to_mnist(mnist["x_train"][:200])
+    rng = np.random.default_rng(1)
+    changed = 0
+    for i in range(100):
+        out = with_neighbour(x[i], x[100 + i], rng)
+        assert out.shape == (28, 28) and out.dtype == np.float32
+        if np.allclose(out, x[i]):
+            continue
+        changed += 1
+        ys, xs = np.nonzero(out > 0.12)
+        assert max(np.ptp(ys), np.ptp(xs)) in range(18, 22)  # still framed like MNIST
+    assert changed >= 60  # most pairs allow a cut within the shares
+    styled = add_neighbours(x, 0, AugmentConfig(neighbour_prob=0.5))
+    share = np.mean([not np.allclose(a, b) for a, b in zip(styled, x, strict=True)])
+    assert 0.25 < share < 0.55
+    assert np.array_equal(styled, add_neighbours(x, 0, AugmentConfig(neighbour_prob=0.5)))
+    assert add_neighbours(x, 0, AugmentConfig()) is x  # off by default
