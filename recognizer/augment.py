@@ -33,7 +33,7 @@ class AugmentConfig:
     slash_zero_prob: float = 0.2  # share of 0s given a slash (written so across Europe, rare in MNIST)
     flag_one_prob: float = 0.25  # share of 1s given a long lead-in flag (European 1s)
     box_fill_prob: float = 0.0  # share of digits widened toward a square, as scans stretched to their box
-    neighbour_prob: float = 0.0  # share of digits cut from a touching pair, a neighbour's edge left in
+    neighbour_prob: float = 0.2  # share of digits cut from a touching pair, a neighbour's edge left in
 
     @classmethod
     def none(cls) -> AugmentConfig:

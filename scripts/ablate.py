@@ -28,7 +28,8 @@ from recognizer.evalsets import load_set  # noqa: E402
 from recognizer.train import REJECT_SHARE, train  # noqa: E402
 
 SHIPPED = AugmentConfig()  # what scripts/train_cnn.py uses
-NO_STYLES = replace(SHIPPED, slash_zero_prob=0.0, flag_one_prob=0.0)
+STYLED = replace(SHIPPED, neighbour_prob=0.0)  # the shipped set before neighbour edges were added
+NO_STYLES = replace(STYLED, slash_zero_prob=0.0, flag_one_prob=0.0)
 BASE = replace(NO_STYLES, stretch=0.0, lowres_prob=0.0)  # affine + elastic + thickness
 VARIANTS = {  # name: (augmentation, deskew, reject-class share)
     "plain": (AugmentConfig.none(), False, 0.0),
@@ -38,9 +39,10 @@ VARIANTS = {  # name: (augmentation, deskew, reject-class share)
     "+stretch": (replace(BASE, stretch=SHIPPED.stretch), False, 0.0),
     "+lowres": (replace(BASE, lowres_prob=SHIPPED.lowres_prob), False, 0.0),
     "+stretch+lowres": (NO_STYLES, False, 0.0),
-    "+stretch+lowres+styles": (SHIPPED, False, 0.0),
-    "+styles+reject": (SHIPPED, False, REJECT_SHARE),
-    "+styles+reject+deskew": (SHIPPED, True, REJECT_SHARE),
+    "+stretch+lowres+styles": (STYLED, False, 0.0),
+    "+styles+reject": (STYLED, False, REJECT_SHARE),
+    "+styles+reject+deskew": (STYLED, True, REJECT_SHARE),
+    "+styles+reject+neighbours": (SHIPPED, False, REJECT_SHARE),
 }
 SETS = ("usps_train", "usps", "semeion", "unipen")
 
