@@ -170,16 +170,17 @@ def member_table(models_dir: Path, sets: dict, prepare) -> list[str]:
     from recognizer.runtime import OnnxCnn
 
     inputs = {name: (prepare(x), y) for name, (x, y) in sets.items()}
-    header = "| member | seed | deskew | box fill | " + " | ".join(sets) + " |"
-    lines = [header, "|---" * (len(sets) + 4) + "|"]
+    header = "| member | seed | deskew | box fill | neighbour edges | " + " | ".join(sets) + " |"
+    lines = [header, "|---" * (len(sets) + 5) + "|"]
     for member in ENSEMBLE:
         meta = json.loads((models_dir / member).with_suffix(".json").read_text())
         graph = OnnxCnn(models_dir / member)
         accs = [float((graph.predict_proba(batch_deskew(b) if graph.deskew else b).argmax(1) == y).mean())
                 for b, y in inputs.values()]
         fill = meta["augment"].get("box_fill_prob", 0.0)
-        lines.append(f"| `{member}` | {meta['seed']} | {'yes' if meta['deskew'] else 'no'} | {fill:.0%} | "
-                     + " | ".join(f"{a:.2%}" for a in accs) + " |")
+        edges = meta["augment"].get("neighbour_prob", 0.0)  # absent in runs made before the option
+        options = f"{meta['seed']} | {'yes' if meta['deskew'] else 'no'} | {fill:.0%} | {edges:.0%}"
+        lines.append(f"| `{member}` | {options} | " + " | ".join(f"{a:.2%}" for a in accs) + " |")
     return lines
 
 
