@@ -2,8 +2,9 @@
 
 Each transform imitates a way real digits differ from MNIST: slant and rotation (affine shear and
 rotation), imperfect segmentation (small zoom and shift), wobbly strokes (elastic distortion, as in
-Simard et al. 2003), and pens of other widths (dilation and erosion). Pure functions of the images
-and a numpy Generator, so an epoch's augmentation is reproducible from its seed.
+Simard et al. 2003), pens of other widths (dilation and erosion), and the pieces the reader cuts
+from touching digits (a neighbour's stroke end left at one side). Pure functions of the images and
+a numpy Generator, so an epoch's augmentation is reproducible from its seed.
 """
 
 from __future__ import annotations
