@@ -90,7 +90,6 @@ class OnnxCnn(_Readings):
         return self._inspect
 
 
-
 class OnnxEnsemble(_Readings):
     """Several CNN graphs read the same batch and their outputs are averaged.
 
