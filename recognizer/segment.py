@@ -52,6 +52,10 @@ TABLE_BAND = 0.15  # width of the bands compared, in digit heights
 MIN_DIGIT_PX = 6  # components shorter than this (working pixels) are never digits
 SPECK_FRACTION = 0.3  # after merging, pieces smaller than this fraction of the digit height are dirt
 MAX_DIGIT_FRACTION = 3.0  # blobs taller than this many digit heights are shadows or page edges
+DASH_THICKNESS = 2.0  # a lone stroke no thicker across than this many pen widths ...
+DASH_LENGTH = 3.0  # ... and this many times longer than thick ...
+DASH_TILT = 30.0  # ... lying within this many degrees of the horizontal ...
+DASH_STACKED = 0.1  # ... and crossing at most this share of its columns twice is a dash, not a digit
 MERGE_OVERLAP = 0.5  # fragments overlapping this share of the narrower one's width belong together
 MERGE_GAP = 0.35  # ... when the vertical gap between them is below this fraction of a digit height
 MERGE_STACKED = 0.15  # pieces one above the other (this little overlap or gap) merge even when slanted
@@ -394,6 +398,32 @@ def is_digit_sized(box: Box, digit_h: float) -> bool:
     return h >= SPECK_FRACTION * digit_h * 1.6 or (w >= SPECK_FRACTION * digit_h * 2 and h >= 0.5 * digit_h)
 
 
+def is_dash(labels: np.ndarray, index: int, box: Box) -> bool:
+    """A minus sign or a crossed-out stroke: one straight, flat stroke (no digit is one).
+
+    Alone on a canvas a dash is its own "digit height", so it is cut into squares read as 0s.
+    The pen width is twice the largest inset of the ink (distance transform); the stroke's length,
+    thickness across and direction come from its second moments (a bar t thick gives exactly t).
+    A row of touching bold digits can look as flat, but most of its columns cross ink twice.
+    """
+    x, y, w, h = box
+    if w < h:
+        return False
+    mask = (labels[y : y + h, x : x + w] == index + 1).astype(np.uint8)
+    pen = 2.0 * float(cv2.distanceTransform(mask, cv2.DIST_L2, 3).max())
+    m = cv2.moments(mask, binaryImage=True)
+    if m["m00"] == 0 or pen == 0:
+        return False
+    a, b, c = m["mu20"] / m["m00"], m["mu11"] / m["m00"], m["mu02"] / m["m00"]
+    spread = np.hypot((a - c) / 2, b)
+    length, across = np.sqrt(12 * ((a + c) / 2 + spread)), np.sqrt(12 * max((a + c) / 2 - spread, 0.0))
+    tilt = abs(np.degrees(0.5 * np.arctan2(2 * b, a - c)))
+    if not (across <= DASH_THICKNESS * pen and length >= DASH_LENGTH * across and tilt <= DASH_TILT):
+        return False
+    runs = (np.diff(mask, axis=0) == 1).sum(axis=0) + mask[0]  # ink runs starting in each column
+    return float((runs > 1).mean()) <= DASH_STACKED
+
+
 def crop_of(ink: np.ndarray, labels: np.ndarray, group: Sequence[int], box: Box,
             cols: tuple[int, int] | None = None) -> np.ndarray:
     """The ink of the group's components inside `box` (columns `cols` only), others blanked."""
@@ -712,7 +742,8 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     if not big:
         return Layout([], scale)
     groups, merged = merge_broken([[i] for i in big], [boxes[i] for i in big], digit_h)
-    keep = [k for k, b in enumerate(merged) if is_digit_sized(b, digit_h)]
+    keep = [k for k, b in enumerate(merged) if is_digit_sized(b, digit_h)
+            and not (len(groups[k]) == 1 and is_dash(labels, groups[k][0], b))]
     blobs = [merged[k] for k in keep]
     pieces = split_touching(ink, labels, [groups[k] for k in keep], blobs, score)
     spans = blob_spans(blobs, [b for k, b in enumerate(merged) if k not in keep], digit_h)

@@ -316,3 +316,21 @@ def test_a_digit_written_up_to_the_page_edge_is_kept(digits):
     image[:, right + 3 :] = 130  # the table starts just right of the last digit
     image = cv2.GaussianBlur(image, (0, 0), 1.0) + np.random.default_rng(0).normal(0, 3, image.shape)
     assert_found(segment.find_digits(np.clip(image, 0, 255).astype(np.uint8)), boxes)  # a photo: noisy
+
+
+def test_a_lone_dash_is_no_digit_but_a_flat_zero_a_seven_and_a_one_are_kept():
+    """A minus sign alone was its own digit height, cut into squares and read "0000".
+    (Without a scorer a wide blob is cut by its width, so only "kept" is checked.)"""
+    def canvas(*polylines, closed=False):
+        img = np.full((140, 280), 255, np.uint8)
+        for pts in polylines:
+            cv2.polylines(img, [np.int32(pts)], closed, 0, 10, cv2.LINE_AA)
+        return img
+
+    for dash in ([(80, 70), (200, 64)], [(80, 60), (140, 70), (200, 62)], [(90, 80), (190, 40)]):
+        assert segment.find_digits(canvas(dash)).segments == [], dash
+    flat_zero = cv2.ellipse2Poly((140, 70), (60, 22), 0, 0, 360, 10)
+    seven = [(90, 45), (190, 45), (130, 120)]
+    one = [(140, 20), (130, 120)]
+    for kept in (canvas(flat_zero, closed=True), canvas(seven), canvas(one)):
+        assert segment.find_digits(kept).segments
