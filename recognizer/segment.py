@@ -79,6 +79,9 @@ WIDE_DIGIT = 1.2  # width/height above this grows unlikely for one digit (MNIST 
 WIDE_SPREAD = 0.7  # ... with this spread (tuned on composed pages: the CNN's confidence decides most)
 NARROW_DIGIT = 0.2  # below this a piece is a sliver, not even a 1 ...
 NARROW_SPREAD = 0.08  # ... and quickly less likely
+SIDE_GAP = 0.08  # two blobs side by side this close (heights) may be one digit of two strokes (an open 4) ...
+SIDE_OVERLAP = 0.6  # ... when they share this share of the shorter one's rows ...
+SIDE_MAX_ASPECT = 1.2  # ... and together are no wider than one digit; the scorer decides
 CONFIDENCE_WEIGHT = 3.0  # the CNN's log-confidence counts this much against the width prior (tuned)
 LINE_OVERLAP = 0.4  # boxes sharing this fraction of the smaller height vertically are on one line
 LINE_REACH = 4.0  # ... and no more than this many digit heights apart horizontally (chained)
@@ -506,8 +509,9 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
     ONE call. A narrow blob the model doubts (two squeezed digits, as a reject-class model says)
     gets its own pieces in a second call. `best_path` then picks the cuts. A blob whose best
     reading still holds a piece that is no digit (strongly overlapping digits leave no ink minimum
-    between them) is tried at every minimum and equal division in a third call. Without a scorer,
-    a wide blob is cut at the width estimate's count.
+    between them) is tried at every minimum and equal division in a third call. Whole blobs that
+    nearly touch side by side are tried as one digit in a last call (`join_sideways`). Without a
+    scorer, a wide blob is cut at the width estimate's count.
     """
     out: list[list[tuple[Box, np.ndarray]]] = []
     pending: list[tuple[int, Box, list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]] = []
@@ -553,11 +557,58 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                 if path and min(scored[key] for key in path) >= DENSE_ACCEPT:
                     pending[k] = (pending[k][0], pending[k][1], points, pieces)
                     paths[k] = path
-        for (slot, _, _, pieces), path in zip(pending, paths, strict=True):
+        whole_conf: dict[int, float] = {}
+        for k, ((slot, _, points, pieces), path) in enumerate(zip(pending, paths, strict=True)):
             if path:
                 out[slot] = [pieces[key] for key in path]
+            if path == [(0, len(points) - 1)] or (not path and len(points) == 2):
+                whole_conf[slot] = conf[k].get((0, len(points) - 1), 0.0)
+        join_sideways(ink, labels, groups, boxes, out, whole_conf, score)
     flat = [item for items in out for item in items]
     return [(b, c) for b, c in flat if c.max() > INK_HIGH]
+
+
+def join_sideways(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]], boxes: list[Box],
+                  out: list[list[tuple[Box, np.ndarray]]], whole_conf: dict[int, float],
+                  score: ScoreFn) -> None:
+    """Read two whole blobs that nearly touch side by side as one digit where the model reads
+    them better so: a 4 whose open top leaves its two strokes apart was two 1s ("4559" -> "11559").
+
+    The rule of `best_path`: the joined piece's log-confidence and width prior must beat the two
+    blobs' summed log-confidence (they are whole components: a thin 1 is no sliver here), so two
+    sure digits ("11") are never joined. Changes `out` in place.
+    """
+    slots = sorted(whole_conf, key=lambda k: boxes[k][0])
+    candidates = []
+    for i, a in enumerate(slots):
+        ax, ay, aw, ah = boxes[a]
+        for b in slots[i + 1 :]:
+            bx, by, bw, bh = boxes[b]
+            height = max(ah, bh)
+            if bx - (ax + aw) > SIDE_GAP * height:
+                break  # sorted by x: the rest are further right
+            union = _union(boxes[a], boxes[b])
+            rows = min(ay + ah, by + bh) - max(ay, by)
+            if rows >= SIDE_OVERLAP * min(ah, bh) and union[2] <= SIDE_MAX_ASPECT * union[3]:
+                candidates.append((a, b, union))
+    if not candidates:
+        return
+    crops = [crop_of(ink, labels, groups[a] + groups[b], union) for a, b, union in candidates]
+    joined = np.asarray(score(crops), float)
+
+    def value(c: float) -> float:
+        return CONFIDENCE_WEIGHT * np.log(max(c, 1e-6))
+    gains = [value(cu) + width_prior(union[2] / union[3]) - value(whole_conf[a]) - value(whole_conf[b])
+             for (a, b, union), cu in zip(candidates, joined, strict=True)]
+    used: set[int] = set()
+    for k in np.argsort(gains)[::-1]:
+        a, b, union = candidates[k]
+        if gains[k] <= 0:
+            break
+        if a in used or b in used:
+            continue
+        used |= {a, b}
+        out[a], out[b] = [(_tight(union, crops[k]), crops[k])], []
 
 
 def _pieces(ink: np.ndarray, labels: np.ndarray, group: list[int], box: Box, whole: tuple[Box, np.ndarray],

@@ -334,3 +334,23 @@ def test_a_lone_dash_is_no_digit_but_a_flat_zero_a_seven_and_a_one_are_kept():
     one = [(140, 20), (130, 120)]
     for kept in (canvas(flat_zero, closed=True), canvas(seven), canvas(one)):
         assert segment.find_digits(kept).segments
+
+
+def test_two_strokes_side_by_side_are_joined_only_where_the_scorer_reads_them_better_so():
+    """An open 4 drawn as an L and a stem that do not touch was read "11"; two sure 1s as close
+    together stay two digits."""
+    image = np.full((180, 420), 255, np.uint8)
+    cv2.polylines(image, [np.int32([(100, 40), (90, 100), (140, 100)])], False, 0, 8, cv2.LINE_AA)
+    cv2.line(image, (150, 30), (150, 140), 0, 8, cv2.LINE_AA)  # the 4's stem, 2 px from the L
+    cv2.line(image, (300, 30), (300, 140), 0, 8, cv2.LINE_AA)  # "11", 8 px apart
+    cv2.line(image, (316, 30), (316, 140), 0, 8, cv2.LINE_AA)
+
+    def score(crops):  # a stand-in for the CNN, by the width of the crop's ink
+        widths = np.array([cv2.boundingRect((c > 0.3).astype(np.uint8))[2] for c in crops])
+        return np.select([widths < 15, widths < 30, widths < 62], [0.95, 0.3, 0.6], 0.98)
+
+    found = sorted(s.box for s in segment.find_digits(image, score=score).segments)
+    assert len(found) == 3, found
+    four, one, other_one = found
+    assert four[0] <= 90 and four[0] + four[2] >= 150  # the L and the stem, one box
+    assert one[0] + one[2] < other_one[0] + 4
