@@ -140,7 +140,8 @@ def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float)
         return proba.max(axis=1) * single
 
     max_side = segment.FAST_MAX_SIDE if fast else segment.MAX_SIDE
-    layout = segment.find_digits(np.asarray(image), score=score, max_side=max_side)
+    layout = segment.find_digits(np.asarray(image), score=score, max_side=max_side,
+                                 join=rec.backend.rejects)
     todo = [s.crop for s in layout.segments if id(s.crop) not in seen]
     if todo:
         score(todo)

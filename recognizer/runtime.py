@@ -45,6 +45,8 @@ def _with_outputs(path: Path, names: set[str]) -> bytes:
 class _Readings:
     """What the reader asks of a CNN backend, in terms of its `run`."""
 
+    rejects = True  # an eleventh class, "not one digit" (see negatives.py)
+
     def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
         raise NotImplementedError
 

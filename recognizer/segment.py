@@ -9,8 +9,8 @@ confidently wins. The steps, each a small function:
     mask = remove_rules(mask)        # ruled / printed lines
     boxes = components(mask)         # connected components
     boxes = merge_broken(boxes)      # a 5 whose top bar floats, a dotted 7
-    boxes = drop_specks(boxes)       # dirt, dots, leftovers of lines
-    pieces = split_touching(...)     # wide blobs -> several digits
+    boxes = drop_specks(boxes)       # dirt, dots, leftovers of lines, lone dashes
+    pieces = split_touching(...)     # wide blobs -> several digits; a digit in two strokes -> one
     order = group_lines(boxes)       # lines (tilt allowed) -> numbers -> digits
 """
 
@@ -500,7 +500,7 @@ def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float]
 
 
 def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]], boxes: list[Box],
-                   score: ScoreFn | None) -> list[tuple[Box, np.ndarray]]:
+                   score: ScoreFn | None, join: bool = True) -> list[tuple[Box, np.ndarray]]:
     """Each digit-sized group as (box, crop); blobs that may hold several digits split into the
     pieces the scorer reads best.
 
@@ -563,7 +563,8 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                 out[slot] = [pieces[key] for key in path]
             if path == [(0, len(points) - 1)] or (not path and len(points) == 2):
                 whole_conf[slot] = conf[k].get((0, len(points) - 1), 0.0)
-        join_sideways(ink, labels, groups, boxes, out, whole_conf, score)
+        if join:
+            join_sideways(ink, labels, groups, boxes, out, whole_conf, score)
     flat = [item for items in out for item in items]
     return [(b, c) for b, c in flat if c.max() > INK_HIGH]
 
@@ -761,11 +762,14 @@ def _connected(adjacency: np.ndarray) -> list[int]:
     return label
 
 
-def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int = MAX_SIDE) -> Layout:
+def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int = MAX_SIDE,
+                join: bool = True) -> Layout:
     """The digits of a page/canvas/frame in reading order, boxes in the input's pixels.
 
     `score` (optional) reads candidate crops and returns each one's best-class confidence; it is
-    used only to choose how to split touching digits. `max_side` bounds the working resolution.
+    used only to choose how to split touching digits (and, with `join`, whether two blobs side by
+    side are one digit: only a scorer that knows "not one digit" can say).
+    `max_side` bounds the working resolution.
     """
     gray, scale = working_image(image, max_side)
     paper = flat_background(gray)
@@ -796,7 +800,7 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     keep = [k for k, b in enumerate(merged) if is_digit_sized(b, digit_h)
             and not (len(groups[k]) == 1 and is_dash(labels, groups[k][0], b))]
     blobs = [merged[k] for k in keep]
-    pieces = split_touching(ink, labels, [groups[k] for k in keep], blobs, score)
+    pieces = split_touching(ink, labels, [groups[k] for k in keep], blobs, score, join)
     spans = blob_spans(blobs, [b for k, b in enumerate(merged) if k not in keep], digit_h)
     order = group_lines([p[0] for p in pieces], [span_of(p[0], blobs, spans) for p in pieces])
     segments = []
