@@ -413,15 +413,17 @@ def is_dash(labels: np.ndarray, index: int, box: Box) -> bool:
     if w < h:
         return False
     mask = (labels[y : y + h, x : x + w] == index + 1).astype(np.uint8)
-    pen = 2.0 * float(cv2.distanceTransform(mask, cv2.DIST_L2, 3).max())
     m = cv2.moments(mask, binaryImage=True)
-    if m["m00"] == 0 or pen == 0:
+    if m["m00"] == 0:
         return False
     a, b, c = m["mu20"] / m["m00"], m["mu11"] / m["m00"], m["mu02"] / m["m00"]
     spread = np.hypot((a - c) / 2, b)
     length, across = np.sqrt(12 * ((a + c) / 2 + spread)), np.sqrt(12 * max((a + c) / 2 - spread, 0.0))
     tilt = abs(np.degrees(0.5 * np.arctan2(2 * b, a - c)))
-    if not (across <= DASH_THICKNESS * pen and length >= DASH_LENGTH * across and tilt <= DASH_TILT):
+    if length < DASH_LENGTH * across or tilt > DASH_TILT:
+        return False  # most blobs stop here, before the distance transform
+    pen = 2.0 * float(cv2.distanceTransform(mask, cv2.DIST_L2, 3).max())
+    if across > DASH_THICKNESS * pen:
         return False
     runs = (np.diff(mask, axis=0) == 1).sum(axis=0) + mask[0]  # ink runs starting in each column
     return float((runs > 1).mean()) <= DASH_STACKED
