@@ -40,25 +40,37 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
     return float(minimize_scalar(nll, bounds=(0.05, 20.0), method="bounded").x)
 
 
+Pool = tuple[np.ndarray, np.ndarray]  # (N, 28, 28) model inputs and their labels (pagecrops.py)
+
+
 def epoch_data(x: np.ndarray, y: np.ndarray, seed: int, cfg: AugmentConfig | None,
-               reject_share: float) -> tuple[np.ndarray, np.ndarray]:
-    """One epoch's training set: styled and distorted digits (`cfg`, None: as they are) plus
-    `reject_share` of their number in reject-class crops composed from them."""
+               reject_share: float, pool: Pool | None = None, pool_share: float = 0.0,
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch's training set: styled and distorted digits (`cfg`, None: as they are),
+    `reject_share` of their number in reject-class crops composed from them, and `pool_share`
+    of their number drawn from `pool` (crops the reader cut from pages, used as they are)."""
+    n_digits = len(x)
     if cfg is not None:
         x = augment_batch(add_neighbours(add_styles(x, y, seed, cfg), seed, cfg), seed, cfg)
-    n = int(reject_share * len(x))
-    if not n:
-        return x, y
-    negatives = make_negatives(x, y, n, np.random.default_rng(seed + 1))
-    return np.concatenate([x, negatives]), np.concatenate([y, np.full(n, REJECT, y.dtype)])
+    parts_x, parts_y = [x], [y]
+    n = int(reject_share * n_digits)
+    if n:
+        parts_x.append(make_negatives(x, y, n, np.random.default_rng(seed + 1)))
+        parts_y.append(np.full(n, REJECT, y.dtype))
+    if pool is not None and pool_share and len(pool[1]):
+        pick = np.random.default_rng(seed + 2).permutation(len(pool[1]))[: int(pool_share * n_digits)]
+        parts_x.append(pool[0][pick])
+        parts_y.append(pool[1][pick].astype(y.dtype))
+    return np.concatenate(parts_x), np.concatenate(parts_y)
 
 
 class _Prefetch:
     """Computes the next epoch's training set on a thread while the current epoch trains."""
 
     def __init__(self, x: np.ndarray, y: np.ndarray, cfg: AugmentConfig, seed: int,
-                 reject_share: float) -> None:
+                 reject_share: float, pool: Pool | None = None, pool_share: float = 0.0) -> None:
         self.x, self.y, self.cfg, self.seed, self.reject_share = x, y, cfg, seed, reject_share
+        self.pool, self.pool_share = pool, pool_share
         self._result: tuple[np.ndarray, np.ndarray] | BaseException | None = None
         self._thread: threading.Thread | None = None
 
@@ -66,7 +78,8 @@ class _Prefetch:
         def work() -> None:
             cfg = self.cfg if distorted else None
             try:
-                self._result = epoch_data(self.x, self.y, self.seed * 1000 + epoch, cfg, self.reject_share)
+                self._result = epoch_data(self.x, self.y, self.seed * 1000 + epoch, cfg,
+                                          self.reject_share, self.pool, self.pool_share)
             except BaseException as error:  # re-raised in the training loop, not lost on the thread
                 self._result = error
 
@@ -95,11 +108,17 @@ def train(
     deskew: bool = False,
     clean_epochs: int = 0,
     reject_share: float = REJECT_SHARE,
+    pool: Pool | None = None,
+    pool_share: float = 0.0,
+    init: str | Path | None = None,
+    peak_lr: float = 3e-3,
 ) -> dict:
     """Train, calibrate, export and evaluate; returns (and writes) the metrics record.
 
     The last `clean_epochs` epochs see the undistorted digits, at the schedule's lowest rates,
     so the model settles on real MNIST shapes after learning invariances from the distortions.
+    `pool` (see pagecrops.py) mixes reader-cut crops in; `init` fine-tunes a saved .keras model
+    instead of starting from random weights (use a lower `peak_lr` then).
     """
     keras = cnn.import_keras(verbose)
 
@@ -114,11 +133,16 @@ def train(
     y_val = y_train_raw[hold].astype(np.int64)
     if deskew:  # the exported model tells Recognizer.prepare to deskew its inputs too
         x_fit, x_val = batch_deskew(x_fit), batch_deskew(x_val)
+        pool = None if pool is None else (batch_deskew(pool[0]), pool[1])
 
-    model = cnn.build_model(widths, classes=11 if reject_share else 10)
-    steps = epochs * int(np.ceil(len(x_fit) * (1 + reject_share) / batch_size))
+    if init:
+        model = keras.models.load_model(init)
+    else:
+        model = cnn.build_model(widths, classes=11 if reject_share else 10)
+    pooled = pool_share if pool is not None else 0.0
+    steps = epochs * int(np.ceil(len(x_fit) * (1 + reject_share + pooled) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
-        1e-4, decay_steps=steps - steps // 20, warmup_target=3e-3, warmup_steps=steps // 20,
+        peak_lr / 30, decay_steps=steps - steps // 20, warmup_target=peak_lr, warmup_steps=steps // 20,
         alpha=0.01,
     )
     model.compile(
@@ -126,7 +150,7 @@ def train(
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    prefetch = _Prefetch(x_fit, y_fit, augment, seed, reject_share)
+    prefetch = _Prefetch(x_fit, y_fit, augment, seed, reject_share, pool, pooled)
     prefetch.start(0, distorted=clean_epochs < epochs)
     history: dict[str, list[float]] = {}
     verbose = 1 if sys.stdout.isatty() else 2
@@ -155,9 +179,16 @@ def train(
         "deskew": deskew,
         "clean_epochs": clean_epochs,
         "reject_share": reject_share,
+        "page_crops": 0 if pool is None else int(len(pool[1])),
+        "page_crop_share": pooled,
+        "init": str(init) if init else None,
+        "peak_lr": peak_lr,
         "limit": limit,
         "history": {k: [round(v, 5) for v in vals] for k, vals in history.items()},
     }
+    parent = Path(init).with_suffix(".json") if init else None
+    if parent is not None and parent.exists():  # the run it continues, so its curves stay on record
+        record["parent"] = json.loads(parent.read_text())
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / f"{name}.keras")

@@ -96,8 +96,24 @@ def plot_reliability(results: dict[str, Evaluation], labels: dict[str, np.ndarra
     return eces
 
 
+def run_history(meta: dict) -> tuple[dict[str, list[float]], list[int]]:
+    """The training history from the first run on, through every fine-tuning run (`parent` in the
+    metrics file), and the epochs after which each fine-tuning run started."""
+    runs = [meta]
+    while "parent" in runs[-1]:
+        runs.append(runs[-1]["parent"])
+    hist: dict[str, list[float]] = {}
+    starts: list[int] = []
+    for run in reversed(runs):
+        if hist:
+            starts.append(len(hist["loss"]))
+        for key, values in run["history"].items():
+            hist.setdefault(key, []).extend(values)
+    return hist, starts
+
+
 def plot_training(meta: dict, path: Path) -> None:
-    hist = meta["history"]
+    hist, starts = run_history(meta)
     epochs = np.arange(1, len(hist["loss"]) + 1)
     fig, (a, b) = plt.subplots(1, 2, figsize=(8, 3.2))
     a.plot(epochs, hist["loss"], label="train (augmented)")
@@ -109,7 +125,9 @@ def plot_training(meta: dict, path: Path) -> None:
     b.set_yscale("log")
     b.set_title("error rate")
     for ax in (a, b):
-        ax.set_xlabel("epoch")
+        for start in starts:
+            ax.axvline(start + 0.5, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("epoch (dotted: fine-tuning on page crops starts)" if starts else "epoch")
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

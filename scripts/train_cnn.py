@@ -10,11 +10,36 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recognizer.augment import AugmentConfig  # noqa: E402
 from recognizer.cnn import WIDTHS  # noqa: E402
 from recognizer.train import REJECT_SHARE, export_again, train  # noqa: E402
+
+
+def page_crop_pool(args: argparse.Namespace) -> tuple:
+    """The reader's crops from pages made of this seed's training digits (never the hold-out)."""
+    import time
+
+    from recognizer.data import load_mnist
+    from recognizer.pagecrops import page_crops
+    from recognizer.reader import Recognizer
+    from recognizer.train import holdout_split
+
+    if args.pool_file and Path(args.pool_file).exists():
+        with np.load(args.pool_file) as saved:
+            return saved["x"], saved["y"]
+    started = time.time()
+    x, y, _, _ = load_mnist(args.mnist)
+    _, fit_idx = holdout_split(len(x), args.seed, args.limit)
+    pool = page_crops(Recognizer.load(args.crop_model), x[fit_idx], y[fit_idx], args.page_crops, args.seed)
+    print(f"{len(pool[1])} page crops from {args.page_crops} pages in {time.time() - started:.0f} s",
+          flush=True)
+    if args.pool_file:
+        np.savez_compressed(args.pool_file, x=pool[0], y=pool[1])
+    return pool
 
 
 def main() -> None:
@@ -37,6 +62,17 @@ def main() -> None:
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
                         help="channels of the three convolution stages (default: %(default)s)")
     parser.add_argument("--no-reject", action="store_true", help="ten classes, no reject class (ablation)")
+    parser.add_argument("--page-crops", type=int, default=0, metavar="PAGES",
+                        help="read this many synthetic pages of training digits with --crop-model and"
+                        " mix the reader's crops in (see recognizer/pagecrops.py; default: none)")
+    parser.add_argument("--page-crop-share", type=float, default=0.3,
+                        help="page crops per training digit each epoch (default: %(default)s)")
+    parser.add_argument("--crop-model", default="models/cnn.onnx",
+                        help="the model whose reader cuts the page crops (default: %(default)s)")
+    parser.add_argument("--pool-file", help="keep the page crops in this .npz: read it if it exists,"
+                        " else write it (saves re-reading the pages across runs of one seed)")
+    parser.add_argument("--init", help="fine-tune this .keras model instead of random weights")
+    parser.add_argument("--peak-lr", type=float, default=3e-3, help="learning rate after warm-up")
     parser.add_argument("--export-only", action="store_true",
                         help="redo calibration, ONNX export and test of OUT/NAME.keras")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
@@ -46,11 +82,13 @@ def main() -> None:
     else:
         augment = AugmentConfig.none() if args.no_augment else AugmentConfig(
             box_fill_prob=args.box_fill, neighbour_prob=args.neighbour)
+        pool = page_crop_pool(args) if args.page_crops else None
         record = train(
             args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,
             name=args.name, verbose=args.verbose, clean_epochs=args.clean_epochs,
             reject_share=0.0 if args.no_reject else REJECT_SHARE, deskew=args.deskew,
             widths=tuple(int(v) for v in args.widths.split(",")),
+            pool=pool, pool_share=args.page_crop_share, init=args.init, peak_lr=args.peak_lr,
         )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "

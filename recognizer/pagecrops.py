@@ -1,0 +1,71 @@
+"""Training digits as the reader really cuts them from photographed pages.
+
+MNIST digits are clean, centred scans. The reader's inputs are not: they are thresholded out of
+uneven light, blur and JPEG, cut from touching neighbours at the cut the reader chose, and now and
+then two digits left merged. This module composes synthetic pages from MNIST **train** digits
+(the same generator the benchmark uses, with other digits and seeds), reads them with a trained
+model, and keeps each crop's 28x28 model input with its true label: a found box that matches one
+true digit gets that digit's label; a box that covers two true digits gets the reject class.
+
+    x, y = page_crops(Recognizer.load("cnn"), images, labels, pages=2000, seed=0)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import synth
+from .negatives import REJECT
+
+TIERS = ("clean", "touching", "multiline", "hard")  # page kinds, drawn in turn
+MATCH_IOU = 0.5  # a found box this close to one true box is that digit
+COVER = 0.6  # a found box holding this share of two true boxes each is a merged pair (reject)
+
+
+def iou(a: synth.Box, b: synth.Box) -> float:
+    """Intersection over union of two (x, y, w, h) boxes."""
+    inter = _intersection(a, b)
+    return inter / max(a[2] * a[3] + b[2] * b[3] - inter, 1)
+
+
+def _intersection(a: synth.Box, b: synth.Box) -> int:
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    return ix * iy
+
+
+def crop_label(box: synth.Box, truth: Sequence[synth.Box], labels: Sequence[int]) -> int | None:
+    """The training label of a found box: a true digit's label, REJECT for a merged pair, or None
+    (a fragment or clutter: too unclear to teach either way)."""
+    covered = sum(_intersection(box, t) >= COVER * t[2] * t[3] for t in truth)
+    if covered >= 2:  # first: a 1 merged into its neighbour leaves a box close to the neighbour's
+        return REJECT
+    scores = [iou(box, t) for t in truth]
+    if scores and max(scores) >= MATCH_IOU:
+        return int(labels[int(np.argmax(scores))])
+    return None
+
+
+def page_crops(rec, images: Sequence[np.ndarray], labels: np.ndarray, pages: int, seed: int,
+               tiers: Sequence[str] = TIERS) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 28, 28) float model inputs and (N,) labels read off `pages` synthetic pages.
+
+    `rec` is a loaded CNN `Recognizer` (its segmentation chooses the cuts); `images`/`labels`
+    are the training digits the pages are made of.
+    """
+    source = synth.DigitSource(images, np.asarray(labels, np.int64), ("train",))
+    rng = np.random.default_rng(seed)
+    xs: list[np.ndarray] = []
+    ys: list[int] = []
+    for i in range(pages):
+        page = synth.compose_page(rng, source, tiers[i % len(tiers)])
+        for digit in rec.read(page.image).digits:
+            label = crop_label(digit.box, page.boxes, page.labels)
+            if label is not None:
+                xs.append(digit.model_input)
+                ys.append(label)
+    if not xs:
+        return np.zeros((0, 28, 28), np.float32), np.zeros(0, np.int64)
+    return np.stack(xs).astype(np.float32), np.asarray(ys, np.int64)
