@@ -22,6 +22,7 @@ from .negatives import REJECT
 TIERS = ("clean", "touching", "multiline", "hard")  # page kinds, drawn in turn
 MATCH_IOU = 0.5  # a found box this close to one true box is that digit
 COVER = 0.6  # a found box holding this share of two true boxes each is a merged pair (reject)
+STRADDLE = 0.25  # an unmatched box holding this share of two true boxes each is a wrong cut (reject)
 
 
 def iou(a: synth.Box, b: synth.Box) -> float:
@@ -37,15 +38,15 @@ def _intersection(a: synth.Box, b: synth.Box) -> int:
 
 
 def crop_label(box: synth.Box, truth: Sequence[synth.Box], labels: Sequence[int]) -> int | None:
-    """The training label of a found box: a true digit's label, REJECT for a merged pair, or None
-    (a fragment or clutter: too unclear to teach either way)."""
-    covered = sum(_intersection(box, t) >= COVER * t[2] * t[3] for t in truth)
-    if covered >= 2:  # first: a 1 merged into its neighbour leaves a box close to the neighbour's
-        return REJECT
+    """The training label of a found box: a true digit's label, REJECT for a merged pair or a cut
+    across two digits, or None (a fragment or clutter: too unclear to teach either way)."""
+    shares = [_intersection(box, t) / max(t[2] * t[3], 1) for t in truth]
+    if sum(s >= COVER for s in shares) >= 2:  # first: a 1 merged into its neighbour leaves a box
+        return REJECT  # close to the neighbour's
     scores = [iou(box, t) for t in truth]
     if scores and max(scores) >= MATCH_IOU:
         return int(labels[int(np.argmax(scores))])
-    return None
+    return REJECT if sum(s >= STRADDLE for s in shares) >= 2 else None
 
 
 def page_crops(rec, images: Sequence[np.ndarray], labels: np.ndarray, pages: int, seed: int,

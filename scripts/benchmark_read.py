@@ -39,10 +39,27 @@ IOU_MATCH = 0.5  # a found digit counts when it overlaps the true box this much 
 TESSERACT_ARGS = ["--psm", "6", "-c", "tessedit_char_whitelist=0123456789"]  # block of text, digits
 
 
+VALIDATION_PAGES = 50000  # validation pages are numbered from here, so no test page repeats
+
+
 def page_for(tier: str, i: int, source: synth.DigitSource) -> synth.Page:
     """The i-th page of a tier: a fixed seed per (tier, i), so every run reads the same pages."""
     seed = [list(synth.TIERS).index(tier) if tier in synth.TIERS else 99, i]
     return synth.compose_page(np.random.default_rng(seed), source, tier)
+
+
+def validation_source() -> synth.DigitSource:
+    """USPS train and the 5,000 MNIST train digits seed 0 holds out: digits no shipped model trained
+    on and no test figure uses, for choosing between options (`--validation`)."""
+    from recognizer.data import dataset_path, load_mnist, load_npz
+    from recognizer.train import holdout_split
+
+    x, y, _, _ = load_mnist()
+    hold, _ = holdout_split(len(x), 0)
+    usps = load_npz(dataset_path("usps"))
+    return synth.DigitSource([*usps["x_train"], *x[hold]],
+                             np.concatenate([usps["y_train"], y[hold]]).astype(np.int64),
+                             ("usps train", "mnist hold-out"))
 
 
 def normalize(text: str) -> str:
@@ -119,7 +136,8 @@ def tesseract_read(image: np.ndarray) -> tuple[str, float]:
     return out.stdout.decode("utf-8", "replace"), cpu * 1000
 
 
-def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fast: bool) -> dict:
+def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fast: bool,
+             first: int = 0) -> dict:
     exact = num_ok = num_all = 0
     tm = tp_ = tt = 0
     box_tp = box_found = box_true = 0
@@ -128,7 +146,7 @@ def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fa
     tess = {"exact": 0, "m": 0, "p": 0, "t": 0, "times": [], "pages": 0}
     failures: list[dict] = []
     for i in range(pages):
-        page = page_for(tier, i, source)
+        page = page_for(tier, first + i, source)
         start, cpu = time.perf_counter(), time.process_time()
         reading = rec.read(page.image, fast=fast)
         times.append((time.perf_counter() - start) * 1000)
@@ -203,6 +221,8 @@ def main() -> None:
     parser.add_argument("--tesseract-pages", type=int, default=100, help="pages per tier for Tesseract")
     parser.add_argument("--no-tesseract", action="store_true")
     parser.add_argument("--sources", default="mnist,usps", help="digit sets (test splits) to compose from")
+    parser.add_argument("--validation", action="store_true",
+                        help="pages of USPS train and MNIST hold-out digits instead (choosing options)")
     parser.add_argument("--frames", type=int, default=100, help="webcam-like frames to time (0: skip)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
@@ -210,21 +230,23 @@ def main() -> None:
     cv2.setNumThreads(1)  # one core, as the issue's speed target says
     runtime.WIDE_THREADS = 1
     rec = Recognizer.load(args.model)
-    source = synth.load_source(args.sources.split(","))
+    source = validation_source() if args.validation else synth.load_source(args.sources.split(","))
+    sources = "validation digits" if args.validation else f"{args.sources} test splits"
+    first = VALIDATION_PAGES if args.validation else 0
     has_tess = shutil.which("tesseract") is not None and not args.no_tesseract
     tess_pages = args.tesseract_pages if has_tess else 0
     if not has_tess and not args.no_tesseract:
         print("tesseract not installed (apt-get install -y tesseract-ocr): its columns are skipped")
     rows = []
     for tier in args.tiers.split(","):
-        rows.append(run_tier(rec, tier, args.pages, source, min(tess_pages, args.pages), args.fast))
+        rows.append(run_tier(rec, tier, args.pages, source, min(tess_pages, args.pages), args.fast, first))
     frame = frame_speed(rec, source, args.frames) if args.frames else None
     version = ""
     if has_tess:
         out = subprocess.run(["tesseract", "--version"], capture_output=True, text=True, check=False)
         version = (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else ""
     print(f"model {args.model}{' (fast)' if args.fast else ''}; pages of 1200x900 from "
-          f"{args.sources} test splits; {version or 'no Tesseract'}")
+          f"{sources}; {version or 'no Tesseract'}")
     print("tier | pages | exact text | numbers exact | digit F1 (text) | digit F1 (boxes) | ms/page (median) "
           "| CPU ms/page | pages/s on one core | Tesseract exact | Tesseract F1 (text) "
           "| Tesseract CPU ms/page")
@@ -241,7 +263,7 @@ def main() -> None:
               f"(p95 {frame['cpu_ms_p95']:.1f}), {frame['digits_per_frame']:.1f} digits/frame, "
               f"exact {frame['exact']:.1%} of {frame['frames']}")
     if args.json:
-        meta = {"model": args.model, "fast": args.fast, "sources": args.sources, "tesseract": version,
+        meta = {"model": args.model, "fast": args.fast, "sources": sources, "tesseract": version,
                 "page_size": list(synth.PAGE_SIZE)}
         Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows, "frames": frame}, indent=2))
 

@@ -35,3 +35,8 @@ def test_epoch_data_mixes_in_the_pool(mnist):
 def test_a_one_merged_into_its_neighbour_is_a_reject():
     truth, labels = [(0, 0, 6, 40), (8, 0, 22, 40)], [1, 4]  # the pair's box has IoU 0.73 with the 4's
     assert crop_label((0, 0, 30, 40), truth, labels) == REJECT
+
+
+def test_a_cut_across_two_digits_is_a_reject():
+    truth, labels = [(0, 0, 20, 40), (22, 0, 20, 40)], [3, 8]
+    assert crop_label((12, 0, 20, 40), truth, labels) == REJECT  # the right of the 3, the left of the 8
