@@ -48,18 +48,22 @@ def page_for(tier: str, i: int, source: synth.DigitSource) -> synth.Page:
     return synth.compose_page(np.random.default_rng(seed), source, tier)
 
 
+VALIDATION_USPS = 1000  # USPS train digits beside the 5,000 MNIST hold-out: the test pages' 5:1 mix
+
+
 def validation_source() -> synth.DigitSource:
-    """USPS train and the 5,000 MNIST train digits seed 0 holds out: digits no shipped model trained
-    on and no test figure uses, for choosing between options (`--validation`)."""
+    """The 5,000 MNIST train digits seed 0 holds out and 1,000 of USPS train: digits no shipped model
+    trained on and no test figure uses, mixed as the test pages mix MNIST and USPS test
+    (10,000 and 2,007), for choosing between options (`--validation`)."""
     from recognizer.data import dataset_path, load_mnist, load_npz
     from recognizer.train import holdout_split
 
     x, y, _, _ = load_mnist()
     hold, _ = holdout_split(len(x), 0)
     usps = load_npz(dataset_path("usps"))
-    return synth.DigitSource([*usps["x_train"], *x[hold]],
-                             np.concatenate([usps["y_train"], y[hold]]).astype(np.int64),
-                             ("usps train", "mnist hold-out"))
+    ux, uy = usps["x_train"][:VALIDATION_USPS], usps["y_train"][:VALIDATION_USPS]
+    return synth.DigitSource([*x[hold], *ux], np.concatenate([y[hold], uy]).astype(np.int64),
+                             ("mnist hold-out", "usps train"))
 
 
 def normalize(text: str) -> str:
