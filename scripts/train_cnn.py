@@ -62,6 +62,8 @@ def main() -> None:
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
                         help="channels of the three convolution stages (default: %(default)s)")
     parser.add_argument("--no-reject", action="store_true", help="ten classes, no reject class (ablation)")
+    parser.add_argument("--reject-share", type=float, default=REJECT_SHARE,
+                        help="reject-class crops per training digit each epoch (default: %(default)s)")
     parser.add_argument("--page-crops", type=int, default=0, metavar="PAGES",
                         help="read this many synthetic pages of training digits with --crop-model and"
                         " mix the reader's crops in (see recognizer/pagecrops.py; default: none)")
@@ -86,7 +88,7 @@ def main() -> None:
         record = train(
             args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,
             name=args.name, verbose=args.verbose, clean_epochs=args.clean_epochs,
-            reject_share=0.0 if args.no_reject else REJECT_SHARE, deskew=args.deskew,
+            reject_share=0.0 if args.no_reject else args.reject_share, deskew=args.deskew,
             widths=tuple(int(v) for v in args.widths.split(",")),
             pool=pool, pool_share=args.page_crop_share, init=args.init, peak_lr=args.peak_lr,
         )
