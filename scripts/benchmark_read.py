@@ -3,7 +3,8 @@
 `python scripts/benchmark_read.py [--pages 200] [--tiers clean,touching,multiline,hard] [--json PATH]`
 
 Pages are composed by `recognizer.synth` from the **test** splits of MNIST and USPS (never
-training data), about one megapixel each (1200x900). Per tier it reports:
+training data), about one megapixel each (1200x900); `--validation` composes other pages from the
+MNIST hold-out and USPS train instead, for choosing between options. Per tier it reports:
 - exact: share of pages whose whole text is read exactly;
 - numbers: share of the pages' numbers read exactly (same digits, same place);
 - F1 (text): digit-level F1 from the longest common subsequence of the page's digits, computed the
