@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recognizer import Recognizer, runtime, synth  # noqa: E402
+from recognizer.pagecrops import iou  # noqa: E402
 
 IOU_MATCH = 0.5  # a found digit counts when it overlaps the true box this much and has its label
 TESSERACT_ARGS = ["--psm", "6", "-c", "tessedit_char_whitelist=0123456789"]  # block of text, digits
@@ -88,13 +89,6 @@ def text_counts(pred: str, truth: str) -> tuple[int, int, int]:
     """(matched, predicted, true) digit counts for the text-level F1."""
     p, t = [c for c in pred if c.isdigit()], [c for c in truth if c.isdigit()]
     return lcs("".join(p), "".join(t)), len(p), len(t)
-
-
-def iou(a, b) -> float:
-    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    return inter / max(a[2] * a[3] + b[2] * b[3] - inter, 1)
 
 
 def box_matches(reading, page: synth.Page) -> list[int | None]:
