@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +17,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recognizer.augment import AugmentConfig  # noqa: E402
 from recognizer.cnn import WIDTHS  # noqa: E402
-from recognizer.train import REJECT_SHARE, export_again, train  # noqa: E402
+from recognizer.train import REJECT_SHARE, Pool, export_again, train  # noqa: E402
 
 
-def page_crop_pool(args: argparse.Namespace) -> tuple:
+def page_crop_pool(args: argparse.Namespace) -> Pool:
     """The reader's crops from pages made of this seed's training digits (never the hold-out)."""
-    import time
-
     from recognizer.data import load_mnist
     from recognizer.pagecrops import page_crops
     from recognizer.reader import Recognizer
