@@ -299,7 +299,7 @@ def compose_page(
                     ink[by : by + bh, bx : bx + bw] = break_stroke(rng, ink[by : by + bh, bx : bx + bw])
     ink = _add_clutter(rng, ink, tier, plan)
     image = photograph(rng, ink, tier)
-    warped, matrix = _perspective(rng, image, tier.perspective)
+    warped, matrix = _perspective(rng, image, tier.perspective, [b for nb in boxes for b in nb])
     image = _camera(rng, warped, tier)
     page_boxes, labels, lines, numbers, text_lines = [], [], [], [], []
     k = 0
@@ -370,15 +370,28 @@ def photograph(rng: np.random.Generator, ink: np.ndarray, tier: Tier) -> np.ndar
     return np.clip(rgb, 0, 255).astype(np.float32)
 
 
-def _perspective(rng: np.random.Generator, image: np.ndarray, amount: float) -> tuple[np.ndarray, np.ndarray]:
-    """A mild camera perspective: each corner moves up to `amount` of the page size."""
+FRAME_MARGIN = 2  # px: every digit stays this far inside the photo after the perspective warp
+
+
+def _perspective(rng: np.random.Generator, image: np.ndarray, amount: float,
+                 boxes: Sequence[Box] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """A mild camera perspective: each corner moves up to `amount` of the page size.
+
+    Where the warp would push a digit out of the photo, it is weakened (the same corner
+    directions, less far) until every box in `boxes` stays inside: a digit cut by the frame
+    has no right reading, so a page holding one would test nothing.
+    """
     height, width = image.shape[:2]
     if not amount:
         return image, np.eye(3)
     src = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
     jitter = rng.uniform(-amount, amount, size=(4, 2)) * [width, height]
-    dst = (src + jitter).astype(np.float32)
-    matrix = cv2.getPerspectiveTransform(src, dst)
+    for weaken in (1.0, 0.75, 0.5, 0.25, 0.0):
+        matrix = cv2.getPerspectiveTransform(src, (src + weaken * jitter).astype(np.float32))
+        moved = [_warp_box(b, matrix) for b in boxes]
+        if all(x >= FRAME_MARGIN and y >= FRAME_MARGIN and x + w <= width - FRAME_MARGIN
+               and y + h <= height - FRAME_MARGIN for x, y, w, h in moved):
+            break
     border = float(np.median(image[: height // 20, : width // 20]))
     warped = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR,
                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(border * 0.6,) * 3)
