@@ -6,6 +6,9 @@ then two digits left merged. This module composes synthetic pages from MNIST **t
 (the same generator the benchmark uses, with other digits and seeds), reads them with a trained
 model, and keeps each crop's 28x28 model input with its true label: a found box that matches one
 true digit gets that digit's label; a box that covers two true digits gets the reject class.
+With `candidates=True` it keeps every piece the reader had the model score, the cuts it turned
+down too: a merged pair, a cut across two digits, part of a round digit are the reject class's
+real examples, cut from real-looking pages by the splitter that must learn to turn them down.
 
     x, y = page_crops(Recognizer.load("cnn"), images, labels, pages=2000, seed=0)
 """
@@ -23,6 +26,8 @@ TIERS = ("clean", "touching", "multiline", "hard")  # page kinds, drawn in turn
 MATCH_IOU = 0.5  # a found box this close to one true box is that digit
 COVER = 0.6  # a found box holding this share of two true boxes each is a merged pair (reject)
 STRADDLE = 0.25  # an unmatched box holding this share of two true boxes each is a wrong cut (reject)
+FRAGMENT = 0.6  # a candidate holding less than this share of one round digit and nothing else is a piece
+ROUND_DIGITS = (0, 6, 8)  # ... rejected only for these: part of a 4 or a 9 can be a fine 1 (negatives.py)
 
 
 def iou(a: synth.Box, b: synth.Box) -> float:
@@ -49,12 +54,27 @@ def crop_label(box: synth.Box, truth: Sequence[synth.Box], labels: Sequence[int]
     return REJECT if sum(s >= STRADDLE for s in shares) >= 2 else None
 
 
+def candidate_label(box: synth.Box, truth: Sequence[synth.Box], labels: Sequence[int]) -> int | None:
+    """`crop_label`, and REJECT for a piece of a round digit (the left half of a 0) that holds
+    nothing of its neighbours: a final reading never keeps one, a candidate cut often makes one."""
+    label = crop_label(box, truth, labels)
+    if label is not None:
+        return label
+    covered = [_intersection(t, box) / max(t[2] * t[3], 1) for t in truth]  # each true digit's share
+    inside = [k for k, c in enumerate(covered) if c > 0.05]
+    if len(inside) == 1 and labels[inside[0]] in ROUND_DIGITS and covered[inside[0]] < FRAGMENT:
+        own = _intersection(box, truth[inside[0]]) / max(box[2] * box[3], 1)
+        return REJECT if own > 0.8 else None  # the box lies on the digit, not on clutter beside it
+    return None
+
+
 def page_crops(rec, images: Sequence[np.ndarray], labels: np.ndarray, pages: int, seed: int,
-               tiers: Sequence[str] = TIERS) -> tuple[np.ndarray, np.ndarray]:
+               tiers: Sequence[str] = TIERS, candidates: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(N, 28, 28) float model inputs and (N,) labels read off `pages` synthetic pages.
 
     `rec` is a loaded CNN `Recognizer` (its segmentation chooses the cuts); `images`/`labels`
-    are the training digits the pages are made of.
+    are the training digits the pages are made of. `candidates`: every scored piece, not only
+    the final digits.
     """
     source = synth.DigitSource(images, np.asarray(labels, np.int64), ("train",))
     rng = np.random.default_rng(seed)
@@ -62,6 +82,15 @@ def page_crops(rec, images: Sequence[np.ndarray], labels: np.ndarray, pages: int
     ys: list[int] = []
     for i in range(pages):
         page = synth.compose_page(rng, source, tiers[i % len(tiers)])
+        if candidates:
+            cut: list = []
+            rec.read(page.image, candidates=cut)
+            kept = [(crop, candidate_label(box, page.boxes, page.labels)) for box, crop in cut]
+            kept = [(crop, label) for crop, label in kept if label is not None]
+            if kept:
+                xs.extend(rec.prepare([crop for crop, _ in kept]))
+                ys.extend(label for _, label in kept)
+            continue
         for digit in rec.read(page.image).digits:
             label = crop_label(digit.box, page.boxes, page.labels)
             if label is not None:

@@ -84,16 +84,19 @@ class Recognizer:
         """The CNN's temperature-scaled logits for prepared 28x28 inputs (used for calibration)."""
         return self.backend.run(batch28, ("logits",))[0]
 
-    def read(self, image: np.ndarray, fast: bool = False, min_confidence: float | None = None) -> Reading:
+    def read(self, image: np.ndarray, fast: bool = False, min_confidence: float | None = None,
+             candidates: list | None = None) -> Reading:
         """Read every handwritten number in a page, canvas or camera frame.
 
         `image`: any 2-D/3-D array `to_gray` accepts, dark ink on light paper or bright ink on dark.
         Boxes are in `image`'s pixels; large images are segmented downscaled. `fast=True` works at a
         lower resolution (webcam frames). Digits below `min_confidence` (default
         READ_MIN_CONFIDENCE = 0: none) are dropped. A page without digits gives `Reading("", [])`.
+        `candidates`, if given, receives every (box, crop) the segmentation had the model score,
+        the cuts it did not choose too (training data: recognizer/pagecrops.py).
         """
         level = READ_MIN_CONFIDENCE if min_confidence is None else min_confidence
-        return _read(self, image, fast, level)
+        return _read(self, image, fast, level, candidates)
 
 
 def _load_onnx(path: Path | list[Path]):
@@ -124,7 +127,8 @@ def _load_graph(path: Path, spin: bool = True):
 READ_MIN_CONFIDENCE = 0.0  # `read` reports every digit found, however unsure; callers may pass a reject level
 
 
-def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float) -> Reading:
+def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float,
+          candidates: list | None = None) -> Reading:
     """Segment, then classify all digits in one batched model call (plus up to two for split candidates)."""
     from . import segment
 
@@ -141,7 +145,7 @@ def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float)
 
     max_side = segment.FAST_MAX_SIDE if fast else segment.MAX_SIDE
     layout = segment.find_digits(np.asarray(image), score=score, max_side=max_side,
-                                 join=rec.backend.rejects)
+                                 join=rec.backend.rejects, candidates=candidates)
     todo = [s.crop for s in layout.segments if id(s.crop) not in seen]
     if todo:
         score(todo)

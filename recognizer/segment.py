@@ -502,7 +502,8 @@ def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float]
 
 
 def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]], boxes: list[Box],
-                   score: ScoreFn | None, join: bool = True) -> list[tuple[Box, np.ndarray]]:
+                   score: ScoreFn | None, join: bool = True, seen: list[tuple[Box, np.ndarray]] | None = None
+                   ) -> list[tuple[Box, np.ndarray]]:
     """Each digit-sized group as (box, crop); blobs that may hold several digits split into the
     pieces the scorer reads best.
 
@@ -513,7 +514,8 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
     reading still holds a piece that is no digit (strongly overlapping digits leave no ink minimum
     between them) is tried at every minimum and equal division in a third call. Whole blobs that
     nearly touch side by side are tried as one digit in a last call (`join_sideways`). Without a
-    scorer, a wide blob is cut at the width estimate's count.
+    scorer, a wide blob is cut at the width estimate's count. `seen`, if given, collects every
+    piece scored (box, crop): the wrong cuts too, which teach the model what is not one digit.
     """
     out: list[list[tuple[Box, np.ndarray]]] = []
     pending: list[tuple[int, Box, list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]] = []
@@ -528,7 +530,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
         pending.append((len(out), box, points, pieces))
         out.append([whole])
     if pending:
-        conf = _score_pieces(score, [p[3] for p in pending])
+        conf = _score_pieces(score, [p[3] for p in pending], seen)
         doubtful = [k for k, (_, box, points, _) in enumerate(pending)
                     if len(points) == 2 and box[2] >= MIN_SPLIT_ASPECT * box[3]
                     and conf[k][(0, 1)] < SPLIT_DOUBT]
@@ -541,7 +543,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                 known.append(((0, len(points) - 1), conf[k][(0, 1)]))
             new = [{key: p for key, p in pending[k][3].items() if key != whole} for k, (whole, _) in
                    zip(doubtful, known, strict=True)]  # the whole is scored already
-            for k, scored, (whole, c) in zip(doubtful, _score_pieces(score, new), known, strict=True):
+            for k, scored, (whole, c) in zip(doubtful, _score_pieces(score, new, seen), known, strict=True):
                 conf[k] = {**scored, whole: c} if whole in pending[k][3] else scored  # (faint: dropped)
         paths = [best_path(points, box[3], conf[k]) for k, (_, box, points, _) in enumerate(pending)]
         rejected = [k for k, (_, box, _, _) in enumerate(pending)
@@ -553,7 +555,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                 slot, box, points, pieces = pending[k]
                 whole = pieces.get((0, len(points) - 1)) or (box, crop_of(ink, labels, groups[slot], box))
                 denser.append(_pieces(ink, labels, groups[slot], box, whole, dense=True))
-            rescored = _score_pieces(score, [pieces for _, pieces in denser])
+            rescored = _score_pieces(score, [pieces for _, pieces in denser], seen)
             for k, (points, pieces), scored in zip(rejected, denser, rescored, strict=True):
                 path = best_path(points, pending[k][1][3], scored)
                 if path and min(scored[key] for key in path) >= DENSE_ACCEPT:
@@ -636,10 +638,12 @@ def _pieces(ink: np.ndarray, labels: np.ndarray, group: list[int], box: Box, who
     return points, pieces
 
 
-def _score_pieces(score: ScoreFn, blobs: list[dict[tuple[int, int], tuple[Box, np.ndarray]]]
-                  ) -> list[dict[tuple[int, int], float]]:
+def _score_pieces(score: ScoreFn, blobs: list[dict[tuple[int, int], tuple[Box, np.ndarray]]],
+                  seen: list[tuple[Box, np.ndarray]] | None = None) -> list[dict[tuple[int, int], float]]:
     """Every piece of every blob scored in one call; per blob, piece key -> confidence."""
     crops = [crop for pieces in blobs for _, crop in pieces.values()]
+    if seen is not None:
+        seen.extend(piece for pieces in blobs for piece in pieces.values())
     conf = iter(np.asarray(score(crops), float).tolist()) if crops else iter(())
     return [{key: next(conf) for key in pieces} for pieces in blobs]
 
@@ -765,13 +769,14 @@ def _connected(adjacency: np.ndarray) -> list[int]:
 
 
 def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int = MAX_SIDE,
-                join: bool = True) -> Layout:
+                join: bool = True, candidates: list[tuple[Box, np.ndarray]] | None = None) -> Layout:
     """The digits of a page/canvas/frame in reading order, boxes in the input's pixels.
 
     `score` (optional) reads candidate crops and returns each one's best-class confidence; it is
     used only to choose how to split touching digits (and, with `join`, whether two blobs side by
     side are one digit: only a scorer that knows "not one digit" can say).
-    `max_side` bounds the working resolution.
+    `max_side` bounds the working resolution. `candidates`, if given, receives every crop the
+    scorer was asked about, with its box in the input's pixels (training data, pagecrops.py).
     """
     gray, scale = working_image(image, max_side)
     paper = flat_background(gray)
@@ -802,7 +807,10 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     keep = [k for k, b in enumerate(merged) if is_digit_sized(b, digit_h)
             and not (len(groups[k]) == 1 and is_dash(labels, groups[k][0], b))]
     blobs = [merged[k] for k in keep]
-    pieces = split_touching(ink, labels, [groups[k] for k in keep], blobs, score, join)
+    seen: list[tuple[Box, np.ndarray]] | None = [] if candidates is not None else None
+    pieces = split_touching(ink, labels, [groups[k] for k in keep], blobs, score, join, seen)
+    if candidates is not None and seen:
+        candidates.extend((to_input_box(box, scale, image.shape), crop) for box, crop in seen)
     spans = blob_spans(blobs, [b for k, b in enumerate(merged) if k not in keep], digit_h)
     order = group_lines([p[0] for p in pieces], [span_of(p[0], blobs, spans) for p in pieces])
     segments = []

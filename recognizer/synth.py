@@ -122,6 +122,7 @@ class Page:
     labels: list[int]
     lines: list[int] = field(default_factory=list)  # line index of each digit
     numbers: list[int] = field(default_factory=list)  # number index (within its line) of each digit
+    sources: list[np.ndarray] = field(default_factory=list)  # each digit's image as drawn from the set
 
 
 @dataclass
@@ -301,7 +302,7 @@ def compose_page(
     image = photograph(rng, ink, tier)
     warped, matrix = _perspective(rng, image, tier.perspective, [b for nb in boxes for b in nb])
     image = _camera(rng, warped, tier)
-    page_boxes, labels, lines, numbers, text_lines = [], [], [], [], []
+    page_boxes, labels, lines, numbers, sources, text_lines = [], [], [], [], [], []
     k = 0
     for li, line in enumerate(plan):
         words = []
@@ -310,13 +311,14 @@ def compose_page(
             k += 1
             digits = p.labels[: len(kept)]
             words.append("".join(str(d) for d in digits))
-            for box, label in zip(kept, digits, strict=True):
+            for box, label, source_image in zip(kept, digits, p.images[: len(kept)], strict=True):
                 page_boxes.append(_warp_box(box, matrix))
                 labels.append(label)
+                sources.append(source_image)
                 lines.append(li)
                 numbers.append(ni)
         text_lines.append(" ".join(w for w in words if w))
-    return Page(image, "\n".join(t for t in text_lines if t), page_boxes, labels, lines, numbers)
+    return Page(image, "\n".join(t for t in text_lines if t), page_boxes, labels, lines, numbers, sources)
 
 
 def _add_clutter(

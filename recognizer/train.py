@@ -112,13 +112,15 @@ def train(
     pool_share: float = 0.0,
     init: str | Path | None = None,
     peak_lr: float = 3e-3,
+    pool_candidates: bool = False,
 ) -> dict:
     """Train, calibrate, export and evaluate; returns (and writes) the metrics record.
 
     The last `clean_epochs` epochs see the undistorted digits, at the schedule's lowest rates,
     so the model settles on real MNIST shapes after learning invariances from the distortions.
     `pool` (see pagecrops.py) mixes reader-cut crops in; `init` fine-tunes a saved .keras model
-    instead of starting from random weights (use a lower `peak_lr` then).
+    instead of starting from random weights (use a lower `peak_lr` then). `pool_candidates` only
+    records that the pool holds every scored cut, not only the final digits.
     """
     keras = cnn.import_keras(verbose)
 
@@ -181,6 +183,8 @@ def train(
         "reject_share": reject_share,
         "page_crops": 0 if pool is None else int(len(pool[1])),
         "page_crop_share": pooled,
+        "page_crop_rejects": 0 if pool is None else int((pool[1] == REJECT).sum()),
+        "page_crop_candidates": pool_candidates,
         "init": str(init) if init else None,
         "peak_lr": peak_lr,
         "limit": limit,

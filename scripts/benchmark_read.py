@@ -10,6 +10,9 @@ MNIST hold-out and USPS train instead, for choosing between options. Per tier it
 - F1 (text): digit-level F1 from the longest common subsequence of the page's digits, computed the
   same way for us and for Tesseract;
 - F1 (boxes): our digits matched to the true ones by label and box overlap (IoU >= 0.5);
+- ceiling: share of pages whose every digit the model reads right when given the source digit
+  image alone (no page, no segmentation): what exact text could be with perfect cutting and a
+  perfect photo, so the gap below it is segmentation and photo loss, the rest the model's own;
 - ms/page (wall clock, mean and median) and CPU ms/page with pages/s from it: OpenCV and ONNX
   Runtime are limited to one thread, so CPU time is one core's work even on a busy machine.
 Tesseract (`apt-get install tesseract-ocr`) runs on the same pages with a digits-only whitelist
@@ -137,7 +140,7 @@ def tesseract_read(image: np.ndarray) -> tuple[str, float]:
 
 def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fast: bool,
              first: int = 0) -> dict:
-    exact = num_ok = num_all = 0
+    exact = num_ok = num_all = ceiling = 0
     tm = tp_ = tt = 0
     box_tp = box_found = box_true = 0
     times: list[float] = []
@@ -152,6 +155,8 @@ def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fa
         cpu_times.append((time.process_time() - cpu) * 1000)
         ok = reading.text == page.text
         exact += ok
+        if page.sources:
+            ceiling += bool((rec.predict(page.sources) == np.asarray(page.labels)).all())
         if not ok and len(failures) < 20:
             failures.append({"page": i, "truth": page.text, "read": reading.text})
         m, p, t = text_counts(reading.text, page.text)
@@ -171,7 +176,8 @@ def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fa
             tess["times"].append(ms)
             tess["pages"] += 1
     row = {
-        "tier": tier, "pages": pages, "exact": exact / pages, "numbers_exact": num_ok / max(num_all, 1),
+        "tier": tier, "pages": pages, "exact": exact / pages, "ceiling": ceiling / pages,
+        "numbers_exact": num_ok / max(num_all, 1),
         "f1_text": f1(tm, tp_, tt), "f1_boxes": f1(box_tp, box_found, box_true),
         "ms_median": statistics.median(times), "ms_mean": statistics.fmean(times),
         "pages_per_s": 1000 / statistics.fmean(times), "cpu_ms_mean": statistics.fmean(cpu_times),
@@ -246,15 +252,17 @@ def main() -> None:
         version = (out.stdout or out.stderr).splitlines()[0] if (out.stdout or out.stderr) else ""
     print(f"model {args.model}{' (fast)' if args.fast else ''}; pages of 1200x900 from "
           f"{sources}; {version or 'no Tesseract'}")
-    print("tier | pages | exact text | numbers exact | digit F1 (text) | digit F1 (boxes) | ms/page (median) "
+    print("tier | pages | exact text | ceiling (digits read alone) | numbers exact | digit F1 (text) "
+          "| digit F1 (boxes) | ms/page (median) "
           "| CPU ms/page | pages/s on one core | Tesseract exact | Tesseract F1 (text) "
           "| Tesseract CPU ms/page")
-    print("---|---|---|---|---|---|---|---|---|---|---|---")
+    print("---|---|---|---|---|---|---|---|---|---|---|---|---")
     for r in rows:
         t = r.get("tesseract")
         tess_cols = (f"{t['exact']:.1%} ({t['pages']}) | {t['f1_text']:.3f} | {t['ms_median']:.0f}"
                      if t else "- | - | -")
-        print(f"{r['tier']} | {r['pages']} | {r['exact']:.1%} | {r['numbers_exact']:.1%} | "
+        print(f"{r['tier']} | {r['pages']} | {r['exact']:.1%} | {r['ceiling']:.1%} | "
+              f"{r['numbers_exact']:.1%} | "
               f"{r['f1_text']:.3f} | {r['f1_boxes']:.3f} | {r['ms_mean']:.1f} ({r['ms_median']:.1f}) | "
               f"{r['cpu_ms_mean']:.1f} | {r['cpu_pages_per_s']:.1f} | {tess_cols}")
     if frame:

@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from recognizer.augment import AugmentConfig  # noqa: E402
 from recognizer.cnn import WIDTHS  # noqa: E402
+from recognizer.negatives import REJECT  # noqa: E402
 from recognizer.train import REJECT_SHARE, Pool, export_again, train  # noqa: E402
 
 
@@ -33,8 +34,10 @@ def page_crop_pool(args: argparse.Namespace) -> Pool:
     started = time.time()
     x, y, _, _ = load_mnist(args.mnist)
     _, fit_idx = holdout_split(len(x), args.seed, args.limit)
-    pool = page_crops(Recognizer.load(args.crop_model), x[fit_idx], y[fit_idx], args.page_crops, args.seed)
-    print(f"{len(pool[1])} page crops from {args.page_crops} pages in {time.time() - started:.0f} s",
+    pool = page_crops(Recognizer.load(args.crop_model), x[fit_idx], y[fit_idx], args.page_crops, args.seed,
+                      candidates=args.candidate_crops)
+    print(f"{len(pool[1])} page crops ({int((pool[1] == REJECT).sum())} rejects) from {args.page_crops} pages"
+          f" in {time.time() - started:.0f} s",
           flush=True)
     if args.pool_file:
         np.savez_compressed(args.pool_file, x=pool[0], y=pool[1])
@@ -66,6 +69,9 @@ def main() -> None:
     parser.add_argument("--page-crops", type=int, default=0, metavar="PAGES",
                         help="read this many synthetic pages of training digits with --crop-model and"
                         " mix the reader's crops in (see recognizer/pagecrops.py; default: none)")
+    parser.add_argument("--candidate-crops", action="store_true",
+                        help="keep every piece the reader scored on those pages, the cuts it turned down"
+                        " too (their wrong cuts teach the reject class), not only its final digits")
     parser.add_argument("--page-crop-share", type=float, default=0.3,
                         help="page crops per training digit each epoch (default: %(default)s)")
     parser.add_argument("--crop-model", default="models/cnn.onnx",
@@ -90,6 +96,7 @@ def main() -> None:
             reject_share=0.0 if args.no_reject else args.reject_share, deskew=args.deskew,
             widths=tuple(int(v) for v in args.widths.split(",")),
             pool=pool, pool_share=args.page_crop_share, init=args.init, peak_lr=args.peak_lr,
+            pool_candidates=bool(pool is not None and args.candidate_crops),
         )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "

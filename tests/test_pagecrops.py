@@ -3,7 +3,7 @@
 import numpy as np
 
 from recognizer.negatives import REJECT
-from recognizer.pagecrops import crop_label, page_crops
+from recognizer.pagecrops import candidate_label, crop_label, page_crops
 from recognizer.train import epoch_data
 
 
@@ -40,3 +40,20 @@ def test_a_one_merged_into_its_neighbour_is_a_reject():
 def test_a_cut_across_two_digits_is_a_reject():
     truth, labels = [(0, 0, 20, 40), (22, 0, 20, 40)], [3, 8]
     assert crop_label((12, 0, 20, 40), truth, labels) == REJECT  # the right of the 3, the left of the 8
+
+
+def test_candidate_pieces_of_round_digits_are_rejects():
+    truth, labels = [(0, 0, 20, 40), (22, 0, 20, 40)], [0, 4]
+    assert candidate_label((0, 0, 9, 40), truth, labels) == REJECT  # the left half of the 0
+    assert candidate_label((34, 0, 8, 40), truth, labels) is None  # the right of a 4 may be a fine 1
+    assert candidate_label((1, 1, 19, 38), truth, labels) == 0  # what crop_label says otherwise
+    assert candidate_label((0, 0, 42, 40), truth, labels) == REJECT
+
+
+def test_candidate_crops_hold_the_cuts_the_reader_turned_down(cnn, mnist):
+    x, y = mnist["x_train"][:2000], mnist["y_train"][:2000]
+    final = page_crops(cnn, x, y, pages=4, seed=1, tiers=("touching",))
+    every = page_crops(cnn, x, y, pages=4, seed=1, tiers=("touching",), candidates=True)
+    assert len(every[1]) > len(final[1])  # same pages, many more pieces
+    assert (every[1] == REJECT).sum() > (final[1] == REJECT).sum()
+    assert every[0].shape[1:] == (28, 28) and every[0].dtype == np.float32

@@ -23,6 +23,7 @@ def test_pages_have_consistent_ground_truth(source, tier):
         digits = page.text.replace(" ", "").replace("\n", "")
         assert digits == "".join(str(d) for d in page.labels)
         assert len(page.boxes) == len(page.labels) == len(page.lines) == len(page.numbers)
+        assert len(page.sources) == len(page.labels)
         assert page.text.count("\n") == max(page.lines) - min(page.lines)
         for x, y, w, h in page.boxes:
             assert w > 0 and h > 0 and x >= -5 and y >= -5 and x + w <= width + 5 and y + h <= height + 5
@@ -36,6 +37,12 @@ def test_perspective_keeps_every_digit_inside_the_photo(source):
     for x, y, w, h in page.boxes:
         assert x >= synth.FRAME_MARGIN and y >= synth.FRAME_MARGIN
         assert x + w <= width - synth.FRAME_MARGIN and y + h <= height - synth.FRAME_MARGIN
+
+
+def test_sources_are_the_digits_drawn_in_reading_order(source):
+    page = synth.compose_page(np.random.default_rng(3), source, "multiline")
+    index = {id(image): label for image, label in zip(source.images, source.labels, strict=True)}
+    assert [index[id(image)] for image in page.sources] == page.labels
 
 
 def test_same_seed_same_page(source):
