@@ -78,6 +78,9 @@ def format_line(result: dict) -> str:
     return f"{result['path']}: {text}{low}"
 
 
+READ_MODEL = "ensemble"  # photos: 17-36 pages/s on one core is no wait, and every page tier reads better
+
+
 def wants_progress(files: int, json_mode: bool, stdout_tty: bool, stderr_tty: bool) -> bool:
     """A progress bar (on stderr) for many files on a terminal; never when JSON goes to a pipe."""
     return stderr_tty and files >= PROGRESS_MIN_FILES and not (json_mode and not stdout_tty)
@@ -142,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     out = rd.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per image per line")
     out.add_argument("--csv", metavar="FILE", help="also write path,text,digits,min_confidence,error rows")
-    rd.add_argument("--model", choices=MODEL_NAMES, default="cnn")
+    rd.add_argument("--model", choices=MODEL_NAMES, default=READ_MODEL,
+                    help="default %(default)s: three CNNs averaged, more accurate on photos at 1.1-1.5x "
+                    "the time per page; cnn is the single model the app and webcam use")
     rd.add_argument("--fast", action="store_true", help="lower working resolution: faster, less accurate")
     rd.add_argument("--min-confidence", type=float, default=0.0,
                     help="drop digits read with less confidence than this (default 0: keep all)")

@@ -152,3 +152,9 @@ def test_progress_bar_only_on_a_terminal_with_many_files():
     assert not cli.wants_progress(many, json_mode=True, stdout_tty=False, stderr_tty=True)  # JSON pipe
     assert cli.wants_progress(many, json_mode=True, stdout_tty=True, stderr_tty=True)
     assert not cli.wants_progress(many, json_mode=False, stdout_tty=True, stderr_tty=False)
+
+
+def test_read_defaults_to_the_ensemble_and_cnn_stays_selectable():
+    parser = cli.build_parser()
+    assert parser.parse_args(["read", "x.png"]).model == "ensemble"
+    assert parser.parse_args(["read", "x.png", "--model", "cnn"]).model == "cnn"
