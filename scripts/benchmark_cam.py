@@ -1,6 +1,6 @@
 """Webcam mode on generated videos: per-frame speed at 640x480 on one core, and stable-reading accuracy.
 
-`python scripts/benchmark_cam.py [--videos 12] [--model cnn] [--json PATH] [--save-frame PNG]`
+`python scripts/benchmark_cam.py [--videos 12] [--model ensemble] [--json PATH] [--save-frame PNG]`
 
 Each video pans slowly over a sheet of paper holding 1-3 lines of handwritten numbers (up to 10
 digits) made from held-out real handwriting: the MNIST **test** split, the USPS test split,
@@ -282,7 +282,8 @@ def summarize(name: str, runs: list[dict]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=12, help="videos, sets taken in turn (default 12)")
-    parser.add_argument("--model", default="cnn", help="cnn (default), ensemble, svc or a .onnx path")
+    parser.add_argument("--model", default=cam.DEFAULT_MODEL,
+                        help="cnn, ensemble, svc or a .onnx path (default: cam.py's, %(default)s)")
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from {','.join(SETS)}")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument("--save-frame", help="save one annotated in-view frame of the first video as PNG")

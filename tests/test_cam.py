@@ -190,3 +190,8 @@ def test_annotated_frame_has_boxes_and_status_bar(source):
     assert shown.shape == (frame.shape[0] + cam.STATUS_BAR_H, frame.shape[1], 3)
     x, y, w, h = result.stable.digits[0].box
     assert (shown[y, x : x + w] == cam.GREEN).all(axis=1).mean() > 0.5  # the box outline is drawn
+
+
+def test_the_webcam_reads_with_the_ensemble_unless_told_otherwise():
+    assert cam.build_parser().parse_args([]).model == "ensemble"
+    assert cam.build_parser().parse_args(["--model", "cnn"]).model == "cnn"
