@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", metavar="FILE", help="also write path,text,digits,min_confidence,error rows")
     rd.add_argument("--model", choices=MODEL_NAMES, default=READ_MODEL,
                     help="default %(default)s: three CNNs averaged, more accurate on photos at 1.1-1.5x "
-                    "the time per page; cnn is the single model the app and webcam use")
+                    "the time per page; cnn is the single model the drawing app uses")
     rd.add_argument("--fast", action="store_true", help="lower working resolution: faster, less accurate")
     rd.add_argument("--min-confidence", type=float, default=0.0,
                     help="drop digits read with less confidence than this (default 0: keep all)")
