@@ -36,9 +36,9 @@ def page_crop_pool(args: argparse.Namespace) -> Pool:
     _, fit_idx = holdout_split(len(x), args.seed, args.limit)
     pool = page_crops(Recognizer.load(args.crop_model), x[fit_idx], y[fit_idx], args.page_crops, args.seed,
                       candidates=args.candidate_crops)
-    print(f"{len(pool[1])} page crops ({int((pool[1] == REJECT).sum())} rejects) from {args.page_crops} pages"
-          f" in {time.time() - started:.0f} s",
-          flush=True)
+    rejects = int((pool[1] == REJECT).sum())
+    print(f"{len(pool[1])} page crops ({rejects} rejects) from {args.page_crops} pages in "
+          f"{time.time() - started:.0f} s", flush=True)
     if args.pool_file:
         np.savez_compressed(args.pool_file, x=pool[0], y=pool[1])
     return pool
