@@ -9,7 +9,7 @@ a numpy Generator, so an epoch's augmentation is reproducible from its seed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import cv2
 import numpy as np
@@ -33,12 +33,16 @@ class AugmentConfig:
     lowres_prob: float = 0.15  # share of digits seen through a coarse 16x16-like scanner, half binarized
     slash_zero_prob: float = 0.2  # share of 0s given a slash (written so across Europe, rare in MNIST)
     flag_one_prob: float = 0.25  # share of 1s given a long lead-in flag (European 1s)
+    flag_max: float = 0.6  # longest flag, as a share of the 1's height (Semeion's reach its foot)
+    foot_one_prob: float = 0.0  # share of flagged 1s also given a foot (a base bar, as printed)
+    curl_nine_prob: float = 0.0  # share of 9s whose tail curls back left, like a g (Semeion's)
     box_fill_prob: float = 0.0  # share of digits widened toward a square, as scans stretched to their box
     neighbour_prob: float = 0.2  # share of digits cut from a touching pair, a neighbour's edge left in
 
     @classmethod
     def none(cls) -> AugmentConfig:
-        return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        off = {f.name: 0.0 for f in fields(cls) if f.name.endswith("_prob")}
+        return cls(rotate_deg=0.0, shear=0.0, zoom=0.0, shift_px=0.0, elastic_alpha=0.0, stretch=0.0, **off)
 
 
 def random_affine(image: np.ndarray, rng: np.random.Generator, cfg: AugmentConfig) -> np.ndarray:
@@ -138,17 +142,47 @@ def slash_zero(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return frame_ink(_line(canvas, start, end, _pen(digit)))
 
 
-def flag_one(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A 1 with a lead-in stroke from its top down to the left, 30-60% of its height, steeply."""
+FLAG_MIN = 0.3  # shortest flag, as a share of the 1's height
+FLAG_STEEP = 0.6  # flags longer than this share fall steeply (45-65 degrees), or the 1 becomes a 7
+
+
+def flag_one(digit: np.ndarray, rng: np.random.Generator, longest: float = 0.6,
+             foot: float = 0.0) -> np.ndarray:
+    """A 1 with a lead-in stroke from its top down to the left, FLAG_MIN-`longest` of its height,
+    steeply; with probability `foot` also a base bar centred under the stem."""
     ys, xs = np.nonzero(digit > 0.1)
-    top = int(ys.min())
+    top, bottom = int(ys.min()), int(ys.max())
     tx = float(xs[ys <= top + 1].mean())
-    length = rng.uniform(0.3, 0.6) * (ys.max() - top)
-    angle = np.deg2rad(rng.uniform(30, 65))  # below the horizontal; a 7's bar is flatter and right
+    share = rng.uniform(FLAG_MIN, max(longest, FLAG_MIN))
+    length = share * (bottom - top)
+    low = 45 if share > FLAG_STEEP else 30  # below the horizontal; a 7's bar is flatter and right
+    angle = np.deg2rad(rng.uniform(low, 65))
     canvas = np.pad(digit, 8)
     start = (tx + 8, top + 8)
     end = (tx + 8 - length * np.cos(angle), top + 8 + length * np.sin(angle))
-    return frame_ink(_line(canvas, start, end, _pen(digit)))
+    out = _line(canvas, start, end, _pen(digit))
+    if foot and rng.random() < foot:
+        bx = float(xs[ys >= bottom - 1].mean())
+        half = rng.uniform(0.2, 0.4) * (bottom - top)
+        y = bottom + 8 + rng.uniform(-0.5, 1.0)
+        out = _line(out, (bx + 8 - half, y), (bx + 8 + half * rng.uniform(0.8, 1.2), y), _pen(digit))
+    return frame_ink(out)
+
+
+def curl_nine(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 9 whose tail curls back to the left at the bottom, sagging first (a bent quadratic)."""
+    ys, xs = np.nonzero(digit > 0.1)
+    top, bottom = int(ys.min()), int(ys.max())
+    height = bottom - top
+    start = np.array([float(xs[ys >= bottom - 1].mean()) + 8, bottom + 7.0])
+    reach, rise, sag = rng.uniform((0.25, 0.0, 0.05), (0.5, 0.3, 0.15)) * height
+    end, bend = start + (-reach, -rise), start + (-0.4 * reach, sag)
+    t = np.linspace(0.0, 1.0, 9)[:, None]
+    points = (1 - t) ** 2 * start + 2 * (1 - t) * t * bend + t**2 * end
+    out = np.pad(digit, 8)
+    for a, b in zip(points[:-1], points[1:], strict=True):
+        out = _line(out, tuple(a), tuple(b), _pen(digit))
+    return frame_ink(out)
 
 
 def _line(canvas: np.ndarray, start: tuple[float, float], end: tuple[float, float], width: int) -> np.ndarray:
@@ -162,10 +196,15 @@ def _line(canvas: np.ndarray, start: tuple[float, float], end: tuple[float, floa
 
 
 def add_styles(images: np.ndarray, labels: np.ndarray, seed: int, cfg: AugmentConfig) -> np.ndarray:
-    """A copy of prepared digits with some 0s slashed and some 1s flagged (see AugmentConfig)."""
+    """A copy of prepared digits with some 0s slashed, 1s flagged, 9s curled (see AugmentConfig)."""
     rng = np.random.default_rng(seed)
     out = images.copy()
-    for label, prob, style in ((0, cfg.slash_zero_prob, slash_zero), (1, cfg.flag_one_prob, flag_one)):
+    styles = (
+        (0, cfg.slash_zero_prob, slash_zero),
+        (1, cfg.flag_one_prob, lambda d, r: flag_one(d, r, cfg.flag_max, cfg.foot_one_prob)),
+        (9, cfg.curl_nine_prob, curl_nine),
+    )
+    for label, prob, style in styles:
         if prob:
             for i in np.flatnonzero((labels == label) & (rng.random(len(labels)) < prob)):
                 out[i] = style(images[i], rng)

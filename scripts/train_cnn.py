@@ -60,6 +60,14 @@ def main() -> None:
     parser.add_argument("--neighbour", type=float, default=AugmentConfig().neighbour_prob,
                         help="share of digits cut from a touching pair with a neighbour's edge left in"
                         " (default: %(default)s)")
+    parser.add_argument("--flag-one", type=float, default=AugmentConfig().flag_one_prob,
+                        help="share of 1s given a lead-in flag (default: %(default)s)")
+    parser.add_argument("--flag-max", type=float, default=AugmentConfig().flag_max,
+                        help="longest flag, as a share of the 1's height (default: %(default)s)")
+    parser.add_argument("--foot-one", type=float, default=AugmentConfig().foot_one_prob,
+                        help="share of flagged 1s also given a base bar (default: %(default)s)")
+    parser.add_argument("--curl-nine", type=float, default=AugmentConfig().curl_nine_prob,
+                        help="share of 9s whose tail curls back left (default: %(default)s)")
     parser.add_argument("--deskew", action="store_true", help="shear every digit upright first")
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
                         help="channels of the three convolution stages (default: %(default)s)")
@@ -88,7 +96,8 @@ def main() -> None:
         record = export_again(args.out, args.name, args.mnist)
     else:
         augment = AugmentConfig.none() if args.no_augment else AugmentConfig(
-            box_fill_prob=args.box_fill, neighbour_prob=args.neighbour)
+            box_fill_prob=args.box_fill, neighbour_prob=args.neighbour, flag_one_prob=args.flag_one,
+            flag_max=args.flag_max, foot_one_prob=args.foot_one, curl_nine_prob=args.curl_nine)
         pool = page_crop_pool(args) if args.page_crops else None
         record = train(
             args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,

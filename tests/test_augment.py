@@ -36,6 +36,37 @@ def test_slashed_zeros_and_flagged_ones_stay_digits_with_more_ink(mnist):
     assert (styled[ones][:, :10, left].sum() > x[ones][:, :10, left].sum())  # the flag points left
 
 
+def test_long_flags_and_feet_widen_the_ones(mnist):
+    from recognizer.augment import flag_one
+
+    ones = batch_to_mnist(mnist["x_train"][:600])[mnist["y_train"][:600] == 1]
+
+    def widths(longest: float, foot: float) -> np.ndarray:
+        rng = np.random.default_rng(0)
+        styled = [flag_one(d, rng, longest, foot) for d in ones]
+        return np.array([np.ptp(np.nonzero(s.max(axis=0) > 0.12)[0]) for s in styled])
+
+    plain = np.array([np.ptp(np.nonzero(d.max(axis=0) > 0.12)[0]) for d in ones])
+    short, long_, footed = widths(0.6, 0.0), widths(0.9, 0.0), widths(0.9, 1.0)
+    assert plain.mean() < short.mean() < long_.mean() < footed.mean()
+    footed_ones = np.stack([flag_one(d, np.random.default_rng(1), 0.9, 1.0) for d in ones])
+
+    def base_width(images: np.ndarray) -> float:  # inked columns in the lowest rows of the box
+        return float((images[:, 20:24].max(axis=1) > 0.5).sum(axis=1).mean())
+
+    assert base_width(footed_ones) > base_width(ones)
+
+
+def test_curled_nines_reach_left_at_the_bottom(mnist):
+    from recognizer.augment import curl_nine
+
+    nines = batch_to_mnist(mnist["x_train"][:600])[mnist["y_train"][:600] == 9]
+    curled = np.stack([curl_nine(d, np.random.default_rng(i)) for i, d in enumerate(nines)])
+    low_left = (slice(None), slice(18, 25), slice(0, 12))
+    assert curled[low_left].sum() > 1.5 * nines[low_left].sum()
+    assert (curled.reshape(len(curled), -1).max(axis=1) > 0.5).all()
+
+
 def test_negatives_are_framed_and_reproducible(mnist):
     from recognizer.negatives import make_negatives
 
