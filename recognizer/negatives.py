@@ -79,15 +79,27 @@ def fragment(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return frame_ink(part)
 
 
-def make_negatives(digits: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """`n` reject-class images (n, 28, 28) from a batch of prepared digits and their labels."""
+def pair_indices(n: int, one_idx: np.ndarray, ones: float, rng: np.random.Generator) -> np.ndarray:
+    """Two random digits of `n`; with probability `ones` one of them (either side) is a 1."""
+    pick = rng.integers(n, size=2)
+    if ones and len(one_idx) and rng.random() < ones:
+        one = rng.choice(one_idx)
+        pick[1 if rng.random() < 0.5 else 0] = one
+    return pick
+
+
+def make_negatives(digits: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator,
+                   ones: float = 0.0) -> np.ndarray:
+    """`n` reject-class images (n, 28, 28) from a batch of prepared digits and their labels;
+    `ones` of the pairs hold a 1 on one side (a 1 stuck to its neighbour reads as the neighbour)."""
     kinds = rng.choice(list(SHARES), size=n, p=list(SHARES.values()))
     round_idx = np.flatnonzero(np.isin(labels, ROUND_DIGITS))
+    one_idx = np.flatnonzero(labels == 1)
     out = np.empty((n, 28, 28), np.float32)
     for k, kind in enumerate(kinds):
         if kind == "fragment":
             out[k] = fragment(digits[rng.choice(round_idx)], rng)
             continue
-        a, b = digits[rng.integers(len(digits), size=2)]
+        a, b = digits[pair_indices(len(digits), one_idx, ones if kind == "pair" else 0.0, rng)]
         out[k] = pair(a, b, rng) if kind == "pair" else straddle(a, b, rng)
     return out

@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--no-reject", action="store_true", help="ten classes, no reject class (ablation)")
     parser.add_argument("--reject-share", type=float, default=REJECT_SHARE,
                         help="reject-class crops per training digit each epoch (default: %(default)s)")
+    parser.add_argument("--reject-ones", type=float, default=0.0,
+                        help="share of reject-class pairs with a 1 on one side (default: %(default)s)")
     parser.add_argument("--page-crops", type=int, default=0, metavar="PAGES",
                         help="read this many synthetic pages of training digits with --crop-model and"
                         " mix the reader's crops in (see recognizer/pagecrops.py; default: none)")
@@ -105,7 +107,7 @@ def main() -> None:
             reject_share=0.0 if args.no_reject else args.reject_share, deskew=args.deskew,
             widths=tuple(int(v) for v in args.widths.split(",")),
             pool=pool, pool_share=args.page_crop_share, init=args.init, peak_lr=args.peak_lr,
-            pool_candidates=bool(pool is not None and args.candidate_crops),
+            pool_candidates=bool(pool is not None and args.candidate_crops), reject_ones=args.reject_ones,
         )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "

@@ -67,6 +67,22 @@ def test_curled_nines_reach_left_at_the_bottom(mnist):
     assert (curled.reshape(len(curled), -1).max(axis=1) > 0.5).all()
 
 
+def test_reject_pairs_can_be_made_with_a_one(mnist):
+    from recognizer.negatives import make_negatives, pair_indices
+
+    labels = mnist["y_train"][:500]
+    ones = np.flatnonzero(labels == 1)
+    rng = np.random.default_rng(0)
+    picks = [pair_indices(500, ones, 1.0, rng) for _ in range(200)]
+    assert all(np.isin(p, ones).any() for p in picks)
+    sides = np.array([np.isin(p, ones) for p in picks])
+    assert 0.3 < sides[:, 0].mean() < 0.7  # the 1 on either side
+    x = batch_to_mnist(mnist["x_train"][:500])
+    plain = make_negatives(x, labels, 50, np.random.default_rng(3))
+    assert np.array_equal(plain, make_negatives(x, labels, 50, np.random.default_rng(3), 0.0))
+    assert not np.array_equal(plain, make_negatives(x, labels, 50, np.random.default_rng(3), 1.0))
+
+
 def test_negatives_are_framed_and_reproducible(mnist):
     from recognizer.negatives import make_negatives
 
