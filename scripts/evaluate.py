@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from recognizer import ModelError, Recognizer  # noqa: E402
+from recognizer.augment import AugmentConfig  # noqa: E402
 from recognizer.evalsets import ALL, DESCRIPTIONS, load_set  # noqa: E402
 from recognizer.evaluate import Evaluation, evaluate, reliability  # noqa: E402
 from recognizer.reader import ENSEMBLE  # noqa: E402
@@ -118,10 +119,21 @@ def run_history(meta: dict) -> tuple[dict[str, list[float]], list[int]]:
     return hist, starts
 
 
+def flag_reach(run: dict) -> float:
+    """The longest lead-in flag a run drew on its 1s (runs before the option drew 60%)."""
+    return run["augment"].get("flag_max", AugmentConfig().flag_max)
+
+
 def training_epochs(meta: dict) -> str:
     """"40 epochs", or "40 epochs, then 6 fine-tuning on page crops" for a fine-tuned model."""
-    first, *later = [run["epochs"] for run in lineage(meta)]
-    return ", then ".join([f"{first} epochs", *(f"{n} fine-tuning on page crops" for n in later)])
+    first, *later = lineage(meta)
+
+    def what(run: dict) -> str:
+        crops = " on page crops" if run.get("page_crops") else ""
+        return f"{run['epochs']} fine-tuning{crops}, flags up to {flag_reach(run):.0%}"
+
+    return ", then ".join([f"{first['epochs']} epochs, flags up to {flag_reach(first):.0%}",
+                           *map(what, later)])
 
 
 def plot_training(meta: dict, path: Path) -> None:
@@ -200,9 +212,9 @@ def member_table(models_dir: Path, sets: dict, prepare) -> list[str]:
     from recognizer.runtime import OnnxCnn
 
     inputs = {name: (prepare(x), y) for name, (x, y) in sets.items()}
-    header = ("| member | seed | deskew | box fill | neighbour edges | fine-tuned on page crops | "
-              + " | ".join(sets) + " |")
-    lines = [header, "|---" * (len(sets) + 6) + "|"]
+    header = ("| member | seed | deskew | box fill | neighbour edges | longest flag on 1s | "
+              "fine-tuned on page crops | " + " | ".join(sets) + " |")
+    lines = [header, "|---" * (len(sets) + 7) + "|"]
     for member in ENSEMBLE:
         meta = json.loads((models_dir / member).with_suffix(".json").read_text())
         graph = OnnxCnn(models_dir / member)
@@ -212,7 +224,7 @@ def member_table(models_dir: Path, sets: dict, prepare) -> list[str]:
         edges = meta["augment"].get("neighbour_prob", 0.0)  # absent in runs made before the option
         tuned = sum(run.get("page_crops", 0) > 0 for run in lineage(meta))
         options = (f"{meta['seed']} | {'yes' if meta['deskew'] else 'no'} | {fill:.0%} | {edges:.0%} | "
-                   f"{'yes' if tuned else 'no'}")
+                   f"{flag_reach(meta):.0%} | {'yes' if tuned else 'no'}")
         lines.append(f"| `{member}` | {options} | " + " | ".join(f"{a:.2%}" for a in accs) + " |")
     return lines
 
