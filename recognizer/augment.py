@@ -33,7 +33,7 @@ class AugmentConfig:
     lowres_prob: float = 0.15  # share of digits seen through a coarse 16x16-like scanner, half binarized
     slash_zero_prob: float = 0.2  # share of 0s given a slash (written so across Europe, rare in MNIST)
     flag_one_prob: float = 0.25  # share of 1s given a long lead-in flag (European 1s)
-    flag_max: float = 0.6  # longest flag, as a share of the 1's height (Semeion's reach its foot)
+    flag_max: float = 0.6  # longest flag, as a share of the 1's height (Semeion's reach near the foot)
     foot_one_prob: float = 0.0  # share of flagged 1s also given a foot (a base bar, as printed)
     curl_nine_prob: float = 0.0  # share of 9s whose tail curls back left, like a g (Semeion's)
     box_fill_prob: float = 0.0  # share of digits widened toward a square, as scans stretched to their box
