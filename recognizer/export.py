@@ -68,11 +68,9 @@ def _columns(g: _Graph, x: str, start: int, stop: int) -> str:
     return g.op("Slice", [x, starts, ends, axes])
 
 
-def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False) -> onnx.ModelProto:
-    """Translate a Sequential Keras CNN (see cnn.build_model) to an ONNX model."""
-    layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
-    g = _Graph()
-    x = g.op("Unsqueeze", ["images", g.const("axes", np.array([1], np.int64))])
+def _walk(g: _Graph, layers: list, x: str) -> tuple[str, str | None, str | None, str]:
+    """Translate Keras layers onto `x` (NCHW): the output, the first convolution's maps, the
+    input of the first dense layer (the penultimate features) and the layout at the end."""
     layout = "NCHW"
     conv1 = None
     features = None
@@ -123,9 +121,31 @@ def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False) -> onnx
             layout = "flat"
         elif kind in ("Dropout", "SpatialDropout2D", "GaussianNoise"):
             pass  # inference-time identity
+        elif kind == "Reshape" and layout == "NCHW":  # (N, C, 1, T) -> (N, T, C): a string's time steps
+            x = g.op("Squeeze", [x, g.const("axes", np.array([2], np.int64))])
+            x = g.op("Transpose", [x], perm=[0, 2, 1])
+            layout = "steps"
         else:
             raise ValueError(f"layer {kind} is not supported by the exporter")
         i += 1
+    return x, conv1, features, layout
+
+
+def _model(g: _Graph, name: str, inputs: list, outputs: list, props: dict[str, str]) -> onnx.ModelProto:
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.inits)
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    onnx_model.ir_version = 8
+    helper.set_model_props(onnx_model, props)
+    onnx.checker.check_model(onnx_model)
+    return onnx_model
+
+
+def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False) -> onnx.ModelProto:
+    """Translate a Sequential Keras CNN (see cnn.build_model) to an ONNX model."""
+    layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
+    g = _Graph()
+    x = g.op("Unsqueeze", ["images", g.const("axes", np.array([1], np.int64))])
+    x, conv1, features, _ = _walk(g, layers, x)
     logits = g.op("Div", [x, g.const("T", np.array(temperature, np.float32))], "logits")
     digits = _columns(g, logits, 0, 10)
     g.op("Softmax", [digits], "probs", axis=1)
@@ -134,8 +154,8 @@ def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False) -> onnx
          "single", keepdims=0)
     g.op("Identity", [features], "features")
     g.op("Identity", [conv1], "conv1")
-    graph = helper.make_graph(
-        g.nodes,
+    return _model(
+        g,
         "digit_cnn",
         [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["N", 28, 28])],
         [
@@ -143,13 +163,28 @@ def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False) -> onnx
             helper.make_tensor_value_info("single", TensorProto.FLOAT, ["N"]),
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", "K"]),
         ],
-        g.inits,
+        {"deskew": "1" if deskew else "0"},  # the input convention
     )
-    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
-    onnx_model.ir_version = 8
-    helper.set_model_props(onnx_model, {"deskew": "1" if deskew else "0"})  # the input convention
-    onnx.checker.check_model(onnx_model)
-    return onnx_model
+
+
+def crnn_to_onnx(model) -> onnx.ModelProto:
+    """Translate the string reader (see crnn.build_crnn) to ONNX: "strips" (N, H, W) float32 in
+    0..1 -> "probs" (N, W / 4, 11), each time step's distribution over the digits and the blank."""
+    layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
+    g = _Graph()
+    x = g.op("Unsqueeze", ["strips", g.const("axes", np.array([1], np.int64))])
+    x, _, _, layout = _walk(g, layers, x)
+    if layout != "steps":
+        raise ValueError("the string reader must end in a Reshape to (time steps, classes)")
+    g.op("Softmax", [x], "probs", axis=2)
+    height = int(model.input_shape[1])
+    return _model(
+        g,
+        "digit_strings",
+        [helper.make_tensor_value_info("strips", TensorProto.FLOAT, ["N", height, "W"])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, ["N", "T", 11])],
+        {},
+    )
 
 
 def save_onnx(model, path: str | Path, temperature: float = 1.0, deskew: bool = False) -> Path:

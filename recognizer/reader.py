@@ -18,6 +18,9 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 TRAIN_COMMANDS = {"cnn": "python scripts/train_cnn.py"}
 MODEL_NAMES = ("cnn", "svc", "ensemble")
 ENSEMBLE = ("cnn.onnx", "cnn_boxfill.onnx", "cnn_deskew.onnx")  # trained apart; each .json beside it
+STRINGS = "strings.onnx"  # the string reader (crnn.py): how many digits a blob of touching ones holds
+STRING_TRUST = 0.9  # its count decides the cuts only when its whole reading is at least this sure
+STRING_WEIGHT = 1.0  # a piece's digit probabilities: the CNN's times the string reader's to this power
 
 
 class ModelError(RuntimeError):
@@ -27,15 +30,17 @@ class ModelError(RuntimeError):
 class Recognizer:
     """A loaded model plus the preprocessing it expects. Build with `Recognizer.load`."""
 
-    def __init__(self, name: str, backend, input_size: int) -> None:
+    def __init__(self, name: str, backend, input_size: int, strings=None) -> None:
         self.name = name
         self.backend = backend
         self.input_size = input_size  # 28 for the CNN, 8 for the SVC baseline
+        self.strings = strings  # runtime.OnnxStrings or None: `read` then cuts by the CNN alone
 
     @classmethod
     def load(cls, name: str | Path = "cnn", models_dir: str | Path | None = None) -> Recognizer:
         """"cnn" (the shipped model), "svc" (the 8x8 baseline), "ensemble" (the mean of the CNNs in
-        ENSEMBLE: a little more accurate, one model call per member) or a path to a .onnx file."""
+        ENSEMBLE: a little more accurate, one model call per member) or a path to a .onnx file.
+        The CNNs come with the string reader (STRINGS) when its file is in the models folder."""
         if str(name) == "svc":
             from .svc import SvcBaseline
 
@@ -43,14 +48,15 @@ class Recognizer:
         if str(name) == "ensemble":
             folder = Path(models_dir or MODELS_DIR)
             members = [folder / member for member in ENSEMBLE]
-            return cls("ensemble", _load_onnx(members), preprocess.MNIST_SIZE)
+            return cls("ensemble", _load_onnx(members), preprocess.MNIST_SIZE, _load_strings(folder))
         if str(name) == "cnn":
             path = Path(models_dir or MODELS_DIR) / "cnn.onnx"
         elif str(name).endswith(".onnx"):
             path = Path(name)
         else:
             raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
-        return cls("cnn", _load_onnx(path), preprocess.MNIST_SIZE)
+        strings = _load_strings(Path(models_dir or MODELS_DIR))
+        return cls("cnn", _load_onnx(path), preprocess.MNIST_SIZE, strings)
 
     def prepare(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """The model's input batch: (N, 28, 28) in 0..1 for the CNN, (N, 8, 8) in 0..16 for the SVC."""
@@ -108,6 +114,20 @@ def _load_onnx(path: Path | list[Path]):
     return _load_graph(path)
 
 
+def _load_strings(folder: Path):
+    """The string reader beside the CNNs, or None when its file is absent (reading works without it)."""
+    from .runtime import OnnxStrings
+
+    path = folder / STRINGS
+    if not path.exists():
+        return None
+    try:
+        return OnnxStrings(path)
+    except Exception as exc:
+        raise ModelError(f"model file {path} is unreadable; retrain it with "
+                         f"`python scripts/train_crnn.py` or delete it") from exc
+
+
 def _load_graph(path: Path, spin: bool = True):
     """An ONNX Runtime session for `path`, or a ModelError naming the file and the fix."""
     from .runtime import OnnxCnn
@@ -130,7 +150,7 @@ READ_MIN_CONFIDENCE = 0.0  # `read` reports every digit found, however unsure; c
 def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float,
           candidates: list | None = None) -> Reading:
     """Segment, then classify all digits in one batched model call (plus up to two for split candidates)."""
-    from . import segment
+    from . import segment, strings
 
     # id(crop) -> (crop, proba, model input, probability of one digit)
     seen: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, float]] = {}
@@ -143,15 +163,25 @@ def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float,
             seen[id(crop)] = (crop, p, x, float(s))  # keeping the crop keeps its id unique
         return proba.max(axis=1) * single
 
+    def read_strings(crops: list[np.ndarray]) -> list[np.ndarray | None]:
+        """Each blob's digits by the string reader, where it is sure (one call for all blobs)."""
+        reads = rec.strings.read([strings.to_strip(c) for c in crops])
+        return [rows if sure >= STRING_TRUST else None for rows, sure in reads]
+
+    hints: dict[int, np.ndarray] = {}
     max_side = segment.FAST_MAX_SIDE if fast else segment.MAX_SIDE
     layout = segment.find_digits(np.asarray(image), score=score, max_side=max_side,
-                                 join=rec.backend.rejects, candidates=candidates)
+                                 join=rec.backend.rejects, candidates=candidates,
+                                 strings=read_strings if rec.strings is not None else None, hints=hints)
     todo = [s.crop for s in layout.segments if id(s.crop) not in seen]
     if todo:
         score(todo)
     digits: list[Digit] = []
     for s in layout.segments:
         _, proba, model_input, single = seen[id(s.crop)]
+        if id(s.crop) in hints and STRING_WEIGHT:  # two readers of the same piece: the product of experts
+            proba = proba * hints[id(s.crop)] ** STRING_WEIGHT
+            proba = proba / max(float(proba.sum()), 1e-12)
         label = int(proba.argmax())
         confidence = float(proba[label]) * single
         if confidence < min_confidence:

@@ -118,3 +118,39 @@ class OnnxEnsemble(_Readings):
 
     def inspector(self):
         return self.members[0].inspector()
+
+
+class OnnxStrings:
+    """The string reader's graph (see crnn.py, export.crnn_to_onnx): strips in, digit strings out."""
+
+    def __init__(self, path: str | Path, threads: int = THREADS) -> None:
+        self.path = Path(path)
+        self.session = _session(path, threads)
+
+    def probs(self, strips: list[np.ndarray]) -> list[np.ndarray]:
+        """Each strip's (T, 11) time-step probabilities, from one model call for all of them."""
+        from .strings import STEP, stack_strips
+
+        if not strips:
+            return []
+        batch, widths = stack_strips(strips)
+        out = self.session.run(["probs"], {"strips": batch})[0]
+        return [out[k, : int(w) // STEP] for k, w in enumerate(widths)]
+
+    def read(self, strips: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
+        """Each strip's digits as (n, 10) probability rows, left to right, and the whole string's
+        confidence (how sure the reader is of all its time steps, the count included)."""
+        from .crnn import ctc_decode, digit_probs, string_confidence
+
+        out = []
+        for p in self.probs(strips):
+            _, _, where = ctc_decode(p)
+            out.append((digit_probs(p, where), string_confidence(p)))
+        return out
+
+    def score(self, strips: list[np.ndarray], texts: list[list[int]]) -> dict[str, float]:
+        """Exact strings and right digit counts against `texts` (training and tests)."""
+        got = [rows.argmax(axis=1).tolist() for rows, _ in self.read(strips)] if strips else []
+        exact = np.mean([g == t for g, t in zip(got, texts, strict=True)]) if texts else 0.0
+        count = np.mean([len(g) == len(t) for g, t in zip(got, texts, strict=True)]) if texts else 0.0
+        return {"exact": float(exact), "count": float(count)}

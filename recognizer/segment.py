@@ -26,6 +26,8 @@ from .preprocess import to_gray
 
 Box = tuple[int, int, int, int]  # (x, y, w, h)
 ScoreFn = Callable[[list[np.ndarray]], np.ndarray]  # digit crops -> (N,) confidence of the best class
+# blob crops -> for each, the string reader's (n, 10) digit probabilities, left to right (None: unsure)
+StringFn = Callable[[list[np.ndarray]], list[np.ndarray | None]]
 
 MAX_SIDE = 1600  # larger images are read downscaled: digits stay >= ~25 px in a 12 MP photo of a note
 FAST_MAX_SIDE = 800  # `fast=True` (webcam frames): half the pixels to touch, digits still >= 20 px
@@ -474,35 +476,48 @@ def width_prior(aspect: float) -> float:
     return 0.0
 
 
-def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float]) -> list[tuple[int, int]]:
-    """The pieces (between cut points) maximizing the summed log-confidence and width prior.
+def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float],
+              count: int | None = None) -> list[tuple[int, int]]:
+    """The pieces (between cut points) maximizing the summed log-confidence and width prior;
+    exactly `count` pieces if given (the string reader's digit count), [] if no such chain exists.
 
     A sum, not a mean: every extra piece costs its own doubt, so a confident whole beats halves.
     """
     n = len(points)
-    best = [-np.inf] * n
-    back = [0] * n
-    best[0] = 0.0
+    most = n - 1 if count is None else count
+    # best[j][k]: the best score of k pieces from cut 0 to cut j (k is ignored without a count)
+    best = np.full((n, most + 1), -np.inf)
+    back = np.zeros((n, most + 1), int)
+    best[0, 0] = 0.0
     for j in range(1, n):
         for i in range(j):
             c = conf.get((i, j))
-            if c is None or best[i] == -np.inf:
+            if c is None:
                 continue
-            prior = width_prior((points[j] - points[i]) / height)
-            s = best[i] + CONFIDENCE_WEIGHT * np.log(max(c, 1e-6)) + prior
-            if s > best[j]:
-                best[j], back[j] = s, i
-    if best[-1] == -np.inf:
+            gain = CONFIDENCE_WEIGHT * np.log(max(c, 1e-6)) + width_prior((points[j] - points[i]) / height)
+            if count is None:
+                s = best[i, 0] + gain
+                if s > best[j, 0]:
+                    best[j, 0], back[j, 0] = s, i
+                continue
+            for k in range(1, most + 1):
+                s = best[i, k - 1] + gain
+                if s > best[j, k]:
+                    best[j, k], back[j, k] = s, i
+    k = 0 if count is None else count
+    if best[-1, k] == -np.inf:
         return []  # no chain of scored pieces spans the blob
     path, j = [], n - 1
     while j > 0:
-        path.append((back[j], j))
-        j = back[j]
+        i = back[j, k]
+        path.append((i, j))
+        j, k = i, (0 if count is None else k - 1)
     return path[::-1]
 
 
 def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]], boxes: list[Box],
-                   score: ScoreFn | None, join: bool = True, seen: list[tuple[Box, np.ndarray]] | None = None
+                   score: ScoreFn | None, join: bool = True, seen: list[tuple[Box, np.ndarray]] | None = None,
+                   strings: StringFn | None = None, hints: dict[int, np.ndarray] | None = None
                    ) -> list[tuple[Box, np.ndarray]]:
     """Each digit-sized group as (box, crop); blobs that may hold several digits split into the
     pieces the scorer reads best.
@@ -516,6 +531,11 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
     nearly touch side by side are tried as one digit in a last call (`join_sideways`). Without a
     scorer, a wide blob is cut at the width estimate's count. `seen`, if given, collects every
     piece scored (box, crop): the wrong cuts too, which teach the model what is not one digit.
+    `strings` (the string reader, crnn.py) reads every blob that may hold two digits whole, in
+    one call; where it is sure how many digits a blob holds, the cuts are chosen among paths of
+    exactly that many pieces (a 1 stuck to its neighbour is read as the neighbour, confidently,
+    by a model that sees one piece at a time; the string reader sees both). `hints`, if given,
+    receives id(crop) -> the string reader's digit probabilities for each piece so cut.
     """
     out: list[list[tuple[Box, np.ndarray]]] = []
     pending: list[tuple[int, Box, list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]] = []
@@ -531,9 +551,11 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
         out.append([whole])
     if pending:
         conf = _score_pieces(score, [p[3] for p in pending], seen)
+        read = _read_strings(strings, pending, groups, ink, labels)
+        counts = {k: len(rows) for k, rows in read.items()}
         doubtful = [k for k, (_, box, points, _) in enumerate(pending)
                     if len(points) == 2 and box[2] >= MIN_SPLIT_ASPECT * box[3]
-                    and conf[k][(0, 1)] < SPLIT_DOUBT]
+                    and (conf[k][(0, 1)] < SPLIT_DOUBT or (counts.get(k) or 1) > 1)]
         if doubtful:
             known = []  # the whole blob's key among its new pieces and its score from the first call
             for k in doubtful:
@@ -545,7 +567,8 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                    zip(doubtful, known, strict=True)]  # the whole is scored already
             for k, scored, (whole, c) in zip(doubtful, _score_pieces(score, new, seen), known, strict=True):
                 conf[k] = {**scored, whole: c} if whole in pending[k][3] else scored  # (faint: dropped)
-        paths = [best_path(points, box[3], conf[k]) for k, (_, box, points, _) in enumerate(pending)]
+        paths = [_counted_path(points, box[3], conf[k], counts.get(k))
+                 for k, (_, box, points, _) in enumerate(pending)]
         rejected = [k for k, (_, box, _, _) in enumerate(pending)
                     if paths[k] and box[2] >= MIN_SPLIT_ASPECT * box[3]
                     and min(conf[k][key] for key in paths[k]) < REJECTED_PIECE]
@@ -557,7 +580,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                 denser.append(_pieces(ink, labels, groups[slot], box, whole, dense=True))
             rescored = _score_pieces(score, [pieces for _, pieces in denser], seen)
             for k, (points, pieces), scored in zip(rejected, denser, rescored, strict=True):
-                path = best_path(points, pending[k][1][3], scored)
+                path = _counted_path(points, pending[k][1][3], scored, counts.get(k))
                 if path and min(scored[key] for key in path) >= DENSE_ACCEPT:
                     pending[k] = (pending[k][0], pending[k][1], points, pieces)
                     paths[k] = path
@@ -565,12 +588,37 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
         for k, ((slot, _, points, pieces), path) in enumerate(zip(pending, paths, strict=True)):
             if path:
                 out[slot] = [pieces[key] for key in path]
+                if hints is not None and k in read and len(path) == len(read[k]):
+                    hints.update((id(crop), row) for (_, crop), row in zip(out[slot], read[k], strict=True))
             if path == [(0, len(points) - 1)] or (not path and len(points) == 2):
                 whole_conf[slot] = conf[k].get((0, len(points) - 1), 0.0)
         if join:
             join_sideways(ink, labels, groups, boxes, out, whole_conf, score)
     flat = [item for items in out for item in items]
     return [(b, c) for b, c in flat if c.max() > INK_HIGH]
+
+
+def _read_strings(strings: StringFn | None, pending: list, groups: list[list[int]], ink: np.ndarray,
+                  labels: np.ndarray) -> dict[int, np.ndarray]:
+    """The string reader's sure readings ((n, 10) rows, n >= 1) of the pending blobs wide enough
+    to hold two digits, in one call."""
+    if strings is None:
+        return {}
+    asked = [k for k, (_, box, _, _) in enumerate(pending) if box[2] >= MIN_SPLIT_ASPECT * box[3]]
+    if not asked:
+        return {}
+    crops = [crop_of(ink, labels, groups[pending[k][0]], pending[k][1]) for k in asked]
+    return {k: rows for k, rows in zip(asked, strings(crops), strict=True) if rows is not None and len(rows)}
+
+
+def _counted_path(points: list[int], height: int, conf: dict[tuple[int, int], float],
+                  count: int | None) -> list[tuple[int, int]]:
+    """`best_path` with the string reader's count where one exists among the cut points, else free."""
+    if count is not None and count <= len(points) - 1:
+        path = best_path(points, height, conf, count)
+        if path:
+            return path
+    return best_path(points, height, conf)
 
 
 def join_sideways(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]], boxes: list[Box],
@@ -769,7 +817,8 @@ def _connected(adjacency: np.ndarray) -> list[int]:
 
 
 def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int = MAX_SIDE,
-                join: bool = True, candidates: list[tuple[Box, np.ndarray]] | None = None) -> Layout:
+                join: bool = True, candidates: list[tuple[Box, np.ndarray]] | None = None,
+                strings: StringFn | None = None, hints: dict[int, np.ndarray] | None = None) -> Layout:
     """The digits of a page/canvas/frame in reading order, boxes in the input's pixels.
 
     `score` (optional) reads candidate crops and returns each one's best-class confidence; it is
@@ -777,6 +826,8 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     side are one digit: only a scorer that knows "not one digit" can say).
     `max_side` bounds the working resolution. `candidates`, if given, receives every crop the
     scorer was asked about, with its box in the input's pixels (training data, pagecrops.py).
+    `strings` (optional, the string reader) says how many digits a blob holds and which, where it
+    is sure; `hints` then receives its digit probabilities per piece (see `split_touching`).
     """
     gray, scale = working_image(image, max_side)
     paper = flat_background(gray)
@@ -808,7 +859,7 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
             and not (len(groups[k]) == 1 and is_dash(labels, groups[k][0], b))]
     blobs = [merged[k] for k in keep]
     seen: list[tuple[Box, np.ndarray]] | None = [] if candidates is not None else None
-    pieces = split_touching(ink, labels, [groups[k] for k in keep], blobs, score, join, seen)
+    pieces = split_touching(ink, labels, [groups[k] for k in keep], blobs, score, join, seen, strings, hints)
     if candidates is not None and seen:
         candidates.extend((to_input_box(box, scale, image.shape), crop) for box, crop in seen)
     spans = blob_spans(blobs, [b for k, b in enumerate(merged) if k not in keep], digit_h)

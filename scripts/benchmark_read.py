@@ -37,7 +37,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from recognizer import Recognizer, runtime, synth  # noqa: E402
+from recognizer import Recognizer, reader, runtime, synth  # noqa: E402
 from recognizer.pagecrops import iou  # noqa: E402
 
 IOU_MATCH = 0.5  # a found digit counts when it overlaps the true box this much and has its label
@@ -229,12 +229,23 @@ def main() -> None:
     parser.add_argument("--validation", action="store_true",
                         help="pages of USPS train and MNIST hold-out digits instead (choosing options)")
     parser.add_argument("--frames", type=int, default=100, help="webcam-like frames to time (0: skip)")
+    parser.add_argument("--strings", help="the string reader's .onnx (default: the models folder's);"
+                        " 'none': cut by the CNN alone")
+    parser.add_argument("--string-trust", type=float, default=reader.STRING_TRUST,
+                        help="string confidence above which its digit count decides (default: %(default)s)")
+    parser.add_argument("--string-weight", type=float, default=reader.STRING_WEIGHT,
+                        help="power of the string reader's digit probabilities against the CNN's"
+                        " (0: its count only; default: %(default)s)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     cv2.setNumThreads(1)  # one core, as the speed target says
     runtime.WIDE_THREADS = 1
     rec = Recognizer.load(args.model)
+    if args.strings:
+        rec.strings = None if args.strings == "none" else runtime.OnnxStrings(args.strings)
+    reader.STRING_TRUST = args.string_trust
+    reader.STRING_WEIGHT = args.string_weight
     source = validation_source() if args.validation else synth.load_source(args.sources.split(","))
     sources = "validation digits" if args.validation else f"{args.sources} test splits"
     first = VALIDATION_PAGES if args.validation else 0
@@ -270,8 +281,9 @@ def main() -> None:
               f"(p95 {frame['cpu_ms_p95']:.1f}), {frame['digits_per_frame']:.1f} digits/frame, "
               f"exact {frame['exact']:.1%} of {frame['frames']}")
     if args.json:
-        meta = {"model": args.model, "fast": args.fast, "sources": sources, "tesseract": version,
-                "page_size": list(synth.PAGE_SIZE)}
+        meta = {"model": args.model, "strings": None if rec.strings is None else rec.strings.path.name,
+                "string_trust": args.string_trust, "string_weight": args.string_weight, "fast": args.fast,
+                "sources": sources, "tesseract": version, "page_size": list(synth.PAGE_SIZE)}
         Path(args.json).write_text(json.dumps({"meta": meta, "rows": rows, "frames": frame}, indent=2))
 
 

@@ -356,3 +356,14 @@ def test_two_strokes_side_by_side_are_joined_only_where_the_scorer_reads_them_be
     assert one[0] + one[2] < other_one[0] + 4
     # a scorer without a "not one digit" class (the SVC) cannot say, so nothing is joined for it
     assert len(segment.find_digits(image, score=score, join=False).segments) == 4
+
+
+def test_a_digit_count_picks_the_best_path_with_that_many_pieces():
+    from recognizer.segment import best_path
+
+    points = [0, 30, 60, 90]
+    conf = {(0, 3): 0.9, (0, 1): 0.6, (1, 3): 0.6, (0, 2): 0.5, (2, 3): 0.5, (1, 2): 0.3}
+    assert best_path(points, 100, conf) == [(0, 3)]  # one confident whole beats doubtful halves
+    assert best_path(points, 100, conf, count=2) == [(0, 1), (1, 3)]
+    assert best_path(points, 100, conf, count=3) == [(0, 1), (1, 2), (2, 3)]
+    assert best_path(points, 100, conf, count=4) == []  # not enough cut points

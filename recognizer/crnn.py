@@ -1,0 +1,82 @@
+"""The string reader: a small fully convolutional network read with CTC, for blobs of touching digits.
+
+A column of the strip (`strings.to_strip`) every STEP pixels gets a distribution over the ten
+digits and a blank; greedy CTC decoding (drop repeats, then blanks) gives the digits left to right
+without being told where one ends. Convolutions only, so it reads strips of any width and exports
+to ONNX with the same few operators as the digit CNN (`export.crnn_to_onnx`).
+Keras is imported inside the functions, as in cnn.py: the apps run the ONNX graph.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .strings import STRIP_H
+
+WIDTHS = (32, 64, 96)  # channels of the three convolution stages
+CONTEXT = 5  # time steps seen by the last convolution: ~20 input columns, about one digit
+HIDDEN = 128
+BLANK = 10  # CTC's blank class, after the ten digits
+
+
+def build_crnn(widths: tuple[int, int, int] = WIDTHS):
+    """(N, STRIP_H, W, 1) strips -> (N, W / 4, 11) logits; the height is pooled away."""
+    import keras
+    from keras import layers
+
+    def conv_bn(filters: int, size, padding: str = "same") -> list:
+        return [layers.Conv2D(filters, size, padding=padding, use_bias=False),
+                layers.BatchNormalization(), layers.ReLU()]
+
+    a, b, c = widths
+    return keras.Sequential(
+        [
+            keras.Input((STRIP_H, None, 1)),
+            *conv_bn(a, 5),  # 24 x W
+            layers.MaxPooling2D(2),  # 12 x W/2
+            *conv_bn(b, 3),
+            layers.MaxPooling2D(2),  # 6 x W/4
+            *conv_bn(c, 3),
+            *conv_bn(c, 3),
+            layers.MaxPooling2D((2, 1)),  # 3 x W/4
+            *conv_bn(HIDDEN, (3, 1), padding="valid"),  # 1 x W/4: the column's features
+            *conv_bn(HIDDEN, (1, CONTEXT)),  # its neighbours' too
+            layers.Conv2D(BLANK + 1, 1),  # logits per time step
+            layers.Reshape((-1, BLANK + 1)),
+        ],
+        name="digit_strings",
+    )
+
+
+def ctc_decode(probs: np.ndarray, steps: int | None = None) -> tuple[list[int], list[float], list[int]]:
+    """Greedy CTC decoding of one strip's (T, 11) probabilities: the digits, each one's confidence
+    (its peak probability) and the time step of that peak. `steps`: the strip's own length."""
+    p = probs[: steps or len(probs)]
+    best = p.argmax(axis=1)
+    labels, confs, where = [], [], []
+    prev = BLANK
+    for t, k in enumerate(best):
+        if k != BLANK and k != prev:
+            labels.append(int(k))
+            confs.append(float(p[t, k]))
+            where.append(t)
+        elif k != BLANK and p[t, k] > confs[-1]:  # the same run: keep its peak
+            confs[-1], where[-1] = float(p[t, k]), t
+        prev = k
+    return labels, confs, where
+
+
+def digit_probs(probs: np.ndarray, where: list[int]) -> np.ndarray:
+    """(n, 10) each decoded digit's distribution over the ten digits, at its peak time step."""
+    rows = probs[where, :BLANK] if where else np.zeros((0, BLANK), np.float32)
+    return rows / np.maximum(rows.sum(axis=1, keepdims=True), 1e-9)
+
+
+def string_confidence(probs: np.ndarray, steps: int | None = None) -> float:
+    """Probability of the greedy path itself: the product over time steps of the chosen class.
+
+    Low where any column hesitates between a digit, another digit or the blank: the reader trusts
+    the string's digit count only when this is high.
+    """
+    p = probs[: steps or len(probs)]
+    return float(np.exp(np.log(np.maximum(p.max(axis=1), 1e-9)).sum()))
