@@ -72,11 +72,26 @@ def digit_probs(probs: np.ndarray, where: list[int]) -> np.ndarray:
     return rows / np.maximum(rows.sum(axis=1, keepdims=True), 1e-9)
 
 
-def string_confidence(probs: np.ndarray, steps: int | None = None) -> float:
-    """Probability of the greedy path itself: the product over time steps of the chosen class.
+def count_probs(probs: np.ndarray, most: int = 12) -> np.ndarray:
+    """P(the strip holds n digits) for n = 0..most, summed over every CTC alignment.
 
-    Low where any column hesitates between a digit, another digit or the blank: the reader trusts
-    the string's digit count only when this is high.
+    A forward pass that tracks how many digits have been emitted and the last class (a digit
+    repeated without a blank between is one digit): the reader weighs the string reader's count
+    against the CNN's cuts with this, not with the single greedy count.
     """
-    p = probs[: steps or len(probs)]
-    return float(np.exp(np.log(np.maximum(p.max(axis=1), 1e-9)).sum()))
+    digits = BLANK
+    # alpha[c, s]: probability of having emitted c digits with last class s (s == BLANK: blank)
+    alpha = np.zeros((most + 2, digits + 1))
+    alpha[0, BLANK] = 1.0
+    for p in probs:
+        new = np.zeros_like(alpha)
+        new[:, BLANK] = alpha.sum(axis=1) * p[BLANK]
+        total = alpha.sum(axis=1)
+        for d in range(digits):
+            same = alpha[:, d]  # the same digit goes on
+            fresh = np.concatenate([[0.0], (total - alpha[:, d])[:-1]])  # a new digit starts
+            new[:, d] = (same + fresh) * p[d]
+        scale = new.sum()
+        alpha = new / max(scale, 1e-300)  # rescaled each step; only the ratios matter
+    out = alpha.sum(axis=1)[: most + 1]
+    return out / max(out.sum(), 1e-300)

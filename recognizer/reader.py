@@ -19,7 +19,6 @@ TRAIN_COMMANDS = {"cnn": "python scripts/train_cnn.py"}
 MODEL_NAMES = ("cnn", "svc", "ensemble")
 ENSEMBLE = ("cnn.onnx", "cnn_boxfill.onnx", "cnn_deskew.onnx")  # trained apart; each .json beside it
 STRINGS = "strings.onnx"  # the string reader (crnn.py): how many digits a blob of touching ones holds
-STRING_TRUST = 0.9  # its count decides the cuts only when its whole reading is at least this sure
 STRING_WEIGHT = 1.0  # a piece's digit probabilities: the CNN's times the string reader's to this power
 
 
@@ -163,10 +162,10 @@ def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float,
             seen[id(crop)] = (crop, p, x, float(s))  # keeping the crop keeps its id unique
         return proba.max(axis=1) * single
 
-    def read_strings(crops: list[np.ndarray]) -> list[np.ndarray | None]:
-        """Each blob's digits by the string reader, where it is sure (one call for all blobs)."""
-        reads = rec.strings.read([strings.to_strip(c) for c in crops])
-        return [rows if sure >= STRING_TRUST else None for rows, sure in reads]
+    def read_strings(crops: list[np.ndarray]) -> list[segment.StringReading]:
+        """Each blob read whole by the string reader (one call for all blobs)."""
+        return [segment.StringReading(rows, np.log(np.maximum(counts, 1e-12)))
+                for rows, counts in rec.strings.read([strings.to_strip(c) for c in crops])]
 
     hints: dict[int, np.ndarray] = {}
     max_side = segment.FAST_MAX_SIDE if fast else segment.MAX_SIDE

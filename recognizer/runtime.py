@@ -137,15 +137,15 @@ class OnnxStrings:
         out = self.session.run(["probs"], {"strips": batch})[0]
         return [out[k, : int(w) // STEP] for k, w in enumerate(widths)]
 
-    def read(self, strips: list[np.ndarray]) -> list[tuple[np.ndarray, float]]:
-        """Each strip's digits as (n, 10) probability rows, left to right, and the whole string's
-        confidence (how sure the reader is of all its time steps, the count included)."""
-        from .crnn import ctc_decode, digit_probs, string_confidence
+    def read(self, strips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each strip's digits as (n, 10) probability rows, left to right (greedy decoding), and
+        the probabilities that it holds 0, 1, 2, ... digits (all alignments)."""
+        from .crnn import count_probs, ctc_decode, digit_probs
 
         out = []
         for p in self.probs(strips):
             _, _, where = ctc_decode(p)
-            out.append((digit_probs(p, where), string_confidence(p)))
+            out.append((digit_probs(p, where), count_probs(p)))
         return out
 
     def score(self, strips: list[np.ndarray], texts: list[list[int]]) -> dict[str, float]:

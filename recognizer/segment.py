@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -26,8 +27,17 @@ from .preprocess import to_gray
 
 Box = tuple[int, int, int, int]  # (x, y, w, h)
 ScoreFn = Callable[[list[np.ndarray]], np.ndarray]  # digit crops -> (N,) confidence of the best class
-# blob crops -> for each, the string reader's (n, 10) digit probabilities, left to right (None: unsure)
-StringFn = Callable[[list[np.ndarray]], list[np.ndarray | None]]
+
+
+class StringReading(NamedTuple):
+    """The string reader on one blob: its digits' (n, 10) probabilities, left to right, and the
+    log-probability that the blob holds 0, 1, 2, ... digits (every alignment, not only the best)."""
+
+    rows: np.ndarray
+    count_log: np.ndarray
+
+
+StringFn = Callable[[list[np.ndarray]], list[StringReading]]  # blob crops -> their string readings
 
 MAX_SIDE = 1600  # larger images are read downscaled: digits stay >= ~25 px in a 12 MP photo of a note
 FAST_MAX_SIDE = 800  # `fast=True` (webcam frames): half the pixels to touch, digits still >= 20 px
@@ -84,6 +94,8 @@ NARROW_SPREAD = 0.08  # ... and quickly less likely
 SIDE_GAP = 0.08  # two blobs side by side this close (heights) may be one digit of two strokes (an open 4) ...
 SIDE_OVERLAP = 0.6  # ... when they share this share of the shorter one's rows ...
 SIDE_MAX_ASPECT = 1.2  # ... and together are no wider than one digit; the scorer decides
+HINT_PIECES = 2  # the string reader's digit probabilities count for blobs cut into this many pieces
+COUNT_WEIGHT = 3.0  # the string reader's log-probability of a digit count, against the CNN's cuts (tuned)
 CONFIDENCE_WEIGHT = 3.0  # the CNN's log-confidence counts this much against the width prior (tuned)
 LINE_OVERLAP = 0.4  # boxes sharing this fraction of the smaller height vertically are on one line
 LINE_REACH = 4.0  # ... and no more than this many digit heights apart horizontally (chained)
@@ -477,15 +489,16 @@ def width_prior(aspect: float) -> float:
 
 
 def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float],
-              count: int | None = None) -> list[tuple[int, int]]:
+              count_prior: np.ndarray | None = None) -> list[tuple[int, int]]:
     """The pieces (between cut points) maximizing the summed log-confidence and width prior;
-    exactly `count` pieces if given (the string reader's digit count), [] if no such chain exists.
+    with `count_prior` (log-probabilities of 0, 1, 2, ... digits, from the string reader) plus
+    COUNT_WEIGHT times the log-probability of the path's number of pieces. [] if no chain spans.
 
     A sum, not a mean: every extra piece costs its own doubt, so a confident whole beats halves.
     """
     n = len(points)
-    most = n - 1 if count is None else count
-    # best[j][k]: the best score of k pieces from cut 0 to cut j (k is ignored without a count)
+    most = 0 if count_prior is None else min(n - 1, len(count_prior) - 1)
+    # best[j, k]: the best chain from cut 0 to cut j of k pieces (without a prior, k = 0: any number)
     best = np.full((n, most + 1), -np.inf)
     back = np.zeros((n, most + 1), int)
     best[0, 0] = 0.0
@@ -495,23 +508,20 @@ def best_path(points: list[int], height: int, conf: dict[tuple[int, int], float]
             if c is None:
                 continue
             gain = CONFIDENCE_WEIGHT * np.log(max(c, 1e-6)) + width_prior((points[j] - points[i]) / height)
-            if count is None:
-                s = best[i, 0] + gain
-                if s > best[j, 0]:
-                    best[j, 0], back[j, 0] = s, i
-                continue
-            for k in range(1, most + 1):
-                s = best[i, k - 1] + gain
+            for k in ([0] if count_prior is None else range(1, min(j, most) + 1)):
+                s = best[i, k - 1 if k else 0] + gain
                 if s > best[j, k]:
                     best[j, k], back[j, k] = s, i
-    k = 0 if count is None else count
+    k = 0
+    if count_prior is not None:
+        k = int(np.argmax(best[-1] + COUNT_WEIGHT * np.asarray(count_prior[: most + 1])))
     if best[-1, k] == -np.inf:
         return []  # no chain of scored pieces spans the blob
     path, j = [], n - 1
     while j > 0:
         i = back[j, k]
         path.append((i, j))
-        j, k = i, (0 if count is None else k - 1)
+        j, k = i, (k - 1 if k else 0)
     return path[::-1]
 
 
@@ -539,6 +549,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
     """
     out: list[list[tuple[Box, np.ndarray]]] = []
     pending: list[tuple[int, Box, list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]] = []
+    wholes: list[np.ndarray] = []  # each pending blob's whole crop, for the string reader
     for group, box in zip(groups, boxes, strict=True):
         x, y, w, h = box
         whole = (box, crop_of(ink, labels, group, box))
@@ -548,14 +559,14 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
             continue
         points, pieces = _pieces(ink, labels, group, box, whole) if wide else ([0, w], {(0, 1): whole})
         pending.append((len(out), box, points, pieces))
+        wholes.append(whole[1])
         out.append([whole])
     if pending:
         conf = _score_pieces(score, [p[3] for p in pending], seen)
-        read = _read_strings(strings, pending, groups, ink, labels)
-        counts = {k: len(rows) for k, rows in read.items()}
+        read = dict(enumerate(strings(wholes))) if strings is not None and wholes else {}
         doubtful = [k for k, (_, box, points, _) in enumerate(pending)
                     if len(points) == 2 and box[2] >= MIN_SPLIT_ASPECT * box[3]
-                    and (conf[k][(0, 1)] < SPLIT_DOUBT or (counts.get(k) or 1) > 1)]
+                    and (conf[k][(0, 1)] < SPLIT_DOUBT or (k in read and len(read[k].rows) > 1))]
         if doubtful:
             known = []  # the whole blob's key among its new pieces and its score from the first call
             for k in doubtful:
@@ -567,7 +578,8 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                    zip(doubtful, known, strict=True)]  # the whole is scored already
             for k, scored, (whole, c) in zip(doubtful, _score_pieces(score, new, seen), known, strict=True):
                 conf[k] = {**scored, whole: c} if whole in pending[k][3] else scored  # (faint: dropped)
-        paths = [_counted_path(points, box[3], conf[k], counts.get(k))
+        prior = {k: string.count_log for k, string in read.items()}
+        paths = [best_path(points, box[3], conf[k], prior.get(k))
                  for k, (_, box, points, _) in enumerate(pending)]
         rejected = [k for k, (_, box, _, _) in enumerate(pending)
                     if paths[k] and box[2] >= MIN_SPLIT_ASPECT * box[3]
@@ -580,7 +592,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                 denser.append(_pieces(ink, labels, groups[slot], box, whole, dense=True))
             rescored = _score_pieces(score, [pieces for _, pieces in denser], seen)
             for k, (points, pieces), scored in zip(rejected, denser, rescored, strict=True):
-                path = _counted_path(points, pending[k][1][3], scored, counts.get(k))
+                path = best_path(points, pending[k][1][3], scored, prior.get(k))
                 if path and min(scored[key] for key in path) >= DENSE_ACCEPT:
                     pending[k] = (pending[k][0], pending[k][1], points, pieces)
                     paths[k] = path
@@ -588,37 +600,15 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
         for k, ((slot, _, points, pieces), path) in enumerate(zip(pending, paths, strict=True)):
             if path:
                 out[slot] = [pieces[key] for key in path]
-                if hints is not None and k in read and len(path) == len(read[k]):
-                    hints.update((id(crop), row) for (_, crop), row in zip(out[slot], read[k], strict=True))
+                rows = read[k].rows if k in read else None
+                if hints is not None and rows is not None and len(path) == len(rows) >= HINT_PIECES:
+                    hints.update((id(crop), row) for (_, crop), row in zip(out[slot], rows, strict=True))
             if path == [(0, len(points) - 1)] or (not path and len(points) == 2):
                 whole_conf[slot] = conf[k].get((0, len(points) - 1), 0.0)
         if join:
             join_sideways(ink, labels, groups, boxes, out, whole_conf, score)
     flat = [item for items in out for item in items]
     return [(b, c) for b, c in flat if c.max() > INK_HIGH]
-
-
-def _read_strings(strings: StringFn | None, pending: list, groups: list[list[int]], ink: np.ndarray,
-                  labels: np.ndarray) -> dict[int, np.ndarray]:
-    """The string reader's sure readings ((n, 10) rows, n >= 1) of the pending blobs wide enough
-    to hold two digits, in one call."""
-    if strings is None:
-        return {}
-    asked = [k for k, (_, box, _, _) in enumerate(pending) if box[2] >= MIN_SPLIT_ASPECT * box[3]]
-    if not asked:
-        return {}
-    crops = [crop_of(ink, labels, groups[pending[k][0]], pending[k][1]) for k in asked]
-    return {k: rows for k, rows in zip(asked, strings(crops), strict=True) if rows is not None and len(rows)}
-
-
-def _counted_path(points: list[int], height: int, conf: dict[tuple[int, int], float],
-                  count: int | None) -> list[tuple[int, int]]:
-    """`best_path` with the string reader's count where one exists among the cut points, else free."""
-    if count is not None and count <= len(points) - 1:
-        path = best_path(points, height, conf, count)
-        if path:
-            return path
-    return best_path(points, height, conf)
 
 
 def join_sideways(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]], boxes: list[Box],

@@ -358,12 +358,15 @@ def test_two_strokes_side_by_side_are_joined_only_where_the_scorer_reads_them_be
     assert len(segment.find_digits(image, score=score, join=False).segments) == 4
 
 
-def test_a_digit_count_picks_the_best_path_with_that_many_pieces():
+def test_the_string_readers_count_weighs_in_the_path_search():
     from recognizer.segment import best_path
 
     points = [0, 30, 60, 90]
     conf = {(0, 3): 0.9, (0, 1): 0.6, (1, 3): 0.6, (0, 2): 0.5, (2, 3): 0.5, (1, 2): 0.3}
     assert best_path(points, 100, conf) == [(0, 3)]  # one confident whole beats doubtful halves
-    assert best_path(points, 100, conf, count=2) == [(0, 1), (1, 3)]
-    assert best_path(points, 100, conf, count=3) == [(0, 1), (1, 2), (2, 3)]
-    assert best_path(points, 100, conf, count=4) == []  # not enough cut points
+    sure_two = np.log([1e-6, 0.01, 0.98, 0.01])
+    assert best_path(points, 100, conf, sure_two) == [(0, 1), (1, 3)]
+    sure_three = np.log([1e-6, 1e-6, 0.01, 0.99])
+    assert best_path(points, 100, conf, sure_three) == [(0, 1), (1, 2), (2, 3)]
+    unsure = np.log([1e-6, 0.45, 0.55, 1e-6])  # a hesitant count does not overrule a confident whole
+    assert best_path(points, 100, conf, unsure) == [(0, 3)]

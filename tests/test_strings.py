@@ -55,8 +55,23 @@ def test_ctc_decoding_drops_repeats_and_blanks():
     assert labels == [7, 1, 1] and where[0] in (1, 2) and len(confs) == 3
     assert crnn.ctc_decode(steps(b, b, b))[0] == []
     assert crnn.ctc_decode(steps(3, 3, 3, 3), steps=2)[0] == [3]  # only the strip's own steps
-    sure = crnn.string_confidence(steps(b, 7, b))
-    assert abs(sure - 0.9**3) < 1e-6
+    rows = crnn.digit_probs(steps(b, 7, b), [1])
+    assert rows.shape == (1, 10) and rows[0].argmax() == 7 and abs(rows.sum() - 1) < 1e-6
+
+
+def test_count_probabilities_sum_every_alignment():
+    import itertools
+
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.full(crnn.BLANK + 1, 0.5), size=5)
+    brute = np.zeros(6)
+    for path in itertools.product(range(crnn.BLANK + 1), repeat=5):
+        emitted, prev = 0, None
+        for k in path:
+            emitted += k != crnn.BLANK and k != prev
+            prev = k
+        brute[emitted] += np.prod([probs[t, k] for t, k in enumerate(path)])
+    assert np.allclose(crnn.count_probs(probs, most=5), brute, atol=1e-9)
 
 
 def test_the_onnx_string_reader_computes_what_keras_computes(tmp_path):
