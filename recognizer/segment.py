@@ -94,7 +94,6 @@ NARROW_SPREAD = 0.08  # ... and quickly less likely
 SIDE_GAP = 0.08  # two blobs side by side this close (heights) may be one digit of two strokes (an open 4) ...
 SIDE_OVERLAP = 0.6  # ... when they share this share of the shorter one's rows ...
 SIDE_MAX_ASPECT = 1.2  # ... and together are no wider than one digit; the scorer decides
-HINT_PIECES = 2  # the string reader's digit probabilities count for blobs cut into this many pieces
 COUNT_WEIGHT = 3.0  # the string reader's log-probability of a digit count, against the CNN's cuts (tuned)
 CONFIDENCE_WEIGHT = 3.0  # the CNN's log-confidence counts this much against the width prior (tuned)
 LINE_OVERLAP = 0.4  # boxes sharing this fraction of the smaller height vertically are on one line
@@ -601,7 +600,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
             if path:
                 out[slot] = [pieces[key] for key in path]
                 rows = read[k].rows if k in read else None
-                if hints is not None and rows is not None and len(path) == len(rows) >= HINT_PIECES:
+                if hints is not None and rows is not None and len(path) == len(rows):
                     hints.update((id(crop), row) for (_, crop), row in zip(out[slot], rows, strict=True))
             if path == [(0, len(points) - 1)] or (not path and len(points) == 2):
                 whole_conf[slot] = conf[k].get((0, len(points) - 1), 0.0)

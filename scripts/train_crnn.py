@@ -1,4 +1,4 @@
-"""Train the string reader: `python scripts/train_crnn.py [--epochs 8] [--strings 60000] [--mnist PATH]`.
+"""Train the string reader: `python scripts/train_crnn.py [--epochs 24] [--strings 80000] [--mnist PATH]`.
 
 Writes models/strings.keras, models/strings.onnx (what the reader runs) and models/strings.json
 (what this run measured). Training strings are composed each epoch from freshly distorted MNIST
@@ -70,8 +70,8 @@ def evaluate(model, strips: list[np.ndarray], texts: list[list[int]]) -> dict[st
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--strings", type=int, default=60000, help="training strings per epoch")
+    parser.add_argument("--epochs", type=int, default=24)
+    parser.add_argument("--strings", type=int, default=80000, help="training strings per epoch")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--peak-lr", type=float, default=2e-3)
     parser.add_argument("--seed", type=int, default=0)

@@ -119,3 +119,25 @@ def test_bad_arrays_raise_value_error(cnn):
     for bad in (np.zeros((0, 0)), np.zeros((3, 3, 3, 3)), np.full((10, 10), np.nan)):
         with pytest.raises(ValueError):
             cnn.read(bad)
+
+
+def test_the_string_reader_reads_touching_pages_better_than_cuts_alone(cnn, source):
+    """With the shipped string reader (models/strings.onnx) touching digits are read whole as well
+    as cut: more touching pages come out exact than with the CNN's cut search alone."""
+    assert cnn.strings is not None, "models/strings.onnx is missing: python scripts/train_crnn.py"
+    pages = [synth.compose_page(np.random.default_rng([7, i]), source, "touching") for i in range(30)]
+    with_strings = sum(cnn.read(p.image).text == p.text for p in pages)
+    strings, cnn.strings = cnn.strings, None
+    try:
+        alone = sum(cnn.read(p.image).text == p.text for p in pages)
+    finally:
+        cnn.strings = strings
+    assert with_strings >= alone and with_strings >= 25
+
+
+def test_the_string_reader_reads_composed_strings_of_test_digits(cnn, mnist):
+    from recognizer.strings import compose_strings
+
+    strips, texts = compose_strings(mnist["x_test"][:2000], mnist["y_test"][:2000], 200, seed=11)
+    scores = cnn.strings.score(strips, texts)
+    assert scores["count"] > 0.97 and scores["exact"] > 0.9  # strings of 1-6 touching digits

@@ -59,6 +59,22 @@ def test_corrupt_model_names_file_and_command(tmp_path):
         Recognizer.load("cnn", models_dir=tmp_path)
 
 
+def test_the_string_reader_is_optional_but_a_damaged_one_is_named(tmp_path):
+    import shutil
+
+    from recognizer.reader import MODELS_DIR, STRINGS
+
+    shutil.copy(MODELS_DIR / "cnn.onnx", tmp_path / "cnn.onnx")
+    rec = Recognizer.load("cnn", models_dir=tmp_path)  # no string reader: cuts by the CNN alone
+    assert rec.strings is None
+    page = np.full((120, 200), 255, np.uint8)
+    page[30:90, 60:66] = 0  # a plain 1
+    assert rec.read(page).text == "1"
+    (tmp_path / STRINGS).write_bytes(b"garbage")
+    with pytest.raises(ModelError, match=r"strings\.onnx.*unreadable.*train_crnn\.py"):
+        Recognizer.load("cnn", models_dir=tmp_path)
+
+
 def test_unknown_model_name():
     with pytest.raises(ValueError, match="cnn, svc"):
         Recognizer.load("resnet")
