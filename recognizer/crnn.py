@@ -79,19 +79,16 @@ def count_probs(probs: np.ndarray, most: int = 12) -> np.ndarray:
     repeated without a blank between is one digit): the reader weighs the string reader's count
     against the CNN's cuts with this, not with the single greedy count.
     """
-    digits = BLANK
     # alpha[c, s]: probability of having emitted c digits with last class s (s == BLANK: blank)
-    alpha = np.zeros((most + 2, digits + 1))
+    alpha = np.zeros((most + 2, BLANK + 1))
     alpha[0, BLANK] = 1.0
     for p in probs:
-        new = np.zeros_like(alpha)
-        new[:, BLANK] = alpha.sum(axis=1) * p[BLANK]
         total = alpha.sum(axis=1)
-        for d in range(digits):
-            same = alpha[:, d]  # the same digit goes on
-            fresh = np.concatenate([[0.0], (total - alpha[:, d])[:-1]])  # a new digit starts
-            new[:, d] = (same + fresh) * p[d]
-        scale = new.sum()
-        alpha = new / max(scale, 1e-300)  # rescaled each step; only the ratios matter
+        new = np.empty_like(alpha)
+        new[:, BLANK] = total * p[BLANK]
+        fresh = np.zeros((most + 2, BLANK))  # a new digit starts: anything but the same digit before
+        fresh[1:] = total[:-1, None] - alpha[:-1, :BLANK]
+        new[:, :BLANK] = (alpha[:, :BLANK] + fresh) * p[:BLANK]  # or the same digit goes on
+        alpha = new / max(float(new.sum()), 1e-300)  # rescaled each step; only the ratios matter
     out = alpha.sum(axis=1)[: most + 1]
     return out / max(out.sum(), 1e-300)

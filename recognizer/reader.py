@@ -18,7 +18,7 @@ MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 TRAIN_COMMANDS = {"cnn": "python scripts/train_cnn.py"}
 MODEL_NAMES = ("cnn", "svc", "ensemble")
 ENSEMBLE = ("cnn.onnx", "cnn_boxfill.onnx", "cnn_deskew.onnx")  # trained apart; each .json beside it
-STRINGS = "strings.onnx"  # the string reader (crnn.py): how many digits a blob of touching ones holds
+STRINGS = "strings.onnx"  # the string reader (crnn.py): reads each blob whole, touching digits and all
 STRING_WEIGHT = 1.0  # a piece's digit probabilities: the CNN's times the string reader's to this power
 
 
@@ -148,7 +148,8 @@ READ_MIN_CONFIDENCE = 0.0  # `read` reports every digit found, however unsure; c
 
 def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float,
           candidates: list | None = None) -> Reading:
-    """Segment, then classify all digits in one batched model call (plus up to two for split candidates)."""
+    """Segment, then classify all digits in one batched model call (plus a few for split candidates),
+    with one call of the string reader for all blobs when it is loaded."""
     from . import segment, strings
 
     # id(crop) -> (crop, proba, model input, probability of one digit)

@@ -540,11 +540,12 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
     nearly touch side by side are tried as one digit in a last call (`join_sideways`). Without a
     scorer, a wide blob is cut at the width estimate's count. `seen`, if given, collects every
     piece scored (box, crop): the wrong cuts too, which teach the model what is not one digit.
-    `strings` (the string reader, crnn.py) reads every blob that may hold two digits whole, in
-    one call; where it is sure how many digits a blob holds, the cuts are chosen among paths of
-    exactly that many pieces (a 1 stuck to its neighbour is read as the neighbour, confidently,
-    by a model that sees one piece at a time; the string reader sees both). `hints`, if given,
-    receives id(crop) -> the string reader's digit probabilities for each piece so cut.
+    `strings` (the string reader, crnn.py) reads every blob whole, in one call; its probability
+    of each digit count weighs in `best_path` (a 1 stuck to its neighbour is read as the
+    neighbour, confidently, by a model that sees one piece at a time; the string reader sees
+    both), and a narrow blob it reads as several digits is tried in pieces. `hints`, if given,
+    receives id(crop) -> its digit probabilities for each piece where the cuts give as many
+    pieces as it read digits.
     """
     out: list[list[tuple[Box, np.ndarray]]] = []
     pending: list[tuple[int, Box, list[int], dict[tuple[int, int], tuple[Box, np.ndarray]]]] = []
@@ -815,8 +816,8 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     side are one digit: only a scorer that knows "not one digit" can say).
     `max_side` bounds the working resolution. `candidates`, if given, receives every crop the
     scorer was asked about, with its box in the input's pixels (training data, pagecrops.py).
-    `strings` (optional, the string reader) says how many digits a blob holds and which, where it
-    is sure; `hints` then receives its digit probabilities per piece (see `split_touching`).
+    `strings` (optional, the string reader) says how many digits a blob holds and which; `hints`
+    then receives its digit probabilities per piece (see `split_touching`).
     """
     gray, scale = working_image(image, max_side)
     paper = flat_background(gray)

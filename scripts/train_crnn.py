@@ -30,11 +30,10 @@ from recognizer.train import holdout_split  # noqa: E402
 AUGMENT = AugmentConfig(neighbour_prob=0.0, flag_one_prob=0.35, flag_max=0.9, foot_one_prob=0.3)
 
 
-def epoch_strings(x: np.ndarray, y: np.ndarray, count: int, seed: int, distort: bool = True
+def epoch_strings(x: np.ndarray, y: np.ndarray, count: int, seed: int
                   ) -> tuple[list[np.ndarray], list[list[int]]]:
     """One epoch's strips: the digits styled and distorted afresh with `seed`, then composed."""
-    if distort:
-        x = augment_batch(add_styles(x, y, seed, AUGMENT), seed, AUGMENT)
+    x = augment_batch(add_styles(x, y, seed, AUGMENT), seed, AUGMENT)
     return compose_strings(x, y, count, seed)
 
 
