@@ -165,8 +165,8 @@ def _read(rec: Recognizer, image: np.ndarray, fast: bool, min_confidence: float,
 
     def read_strings(crops: list[np.ndarray]) -> list[segment.StringReading]:
         """Each blob read whole by the string reader (one call for all blobs)."""
-        return [segment.StringReading(rows, np.log(np.maximum(counts, 1e-12)))
-                for rows, counts in rec.strings.read([strings.to_strip(c) for c in crops])]
+        return [segment.StringReading(rows, steps)
+                for rows, steps in rec.strings.read([strings.to_strip(c) for c in crops])]
 
     hints: dict[int, np.ndarray] = {}
     max_side = segment.FAST_MAX_SIDE if fast else segment.MAX_SIDE

@@ -138,14 +138,14 @@ class OnnxStrings:
         return [out[k, : int(w) // STEP] for k, w in enumerate(widths)]
 
     def read(self, strips: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Each strip's digits as (n, 10) probability rows, left to right (greedy decoding), and
-        the probabilities that it holds 0, 1, 2, ... digits (all alignments)."""
-        from .crnn import count_probs, ctc_decode, digit_probs
+        """Each strip's digits as (n, 10) probability rows, left to right (greedy decoding), with
+        its (T, 11) time-step probabilities (`crnn.count_probs` turns them into a digit count)."""
+        from .crnn import ctc_decode, digit_probs
 
         out = []
         for p in self.probs(strips):
             _, _, where = ctc_decode(p)
-            out.append((digit_probs(p, where), count_probs(p)))
+            out.append((digit_probs(p, where), p))
         return out
 
     def score(self, strips: list[np.ndarray], texts: list[list[int]]) -> dict[str, float]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -29,12 +29,21 @@ Box = tuple[int, int, int, int]  # (x, y, w, h)
 ScoreFn = Callable[[list[np.ndarray]], np.ndarray]  # digit crops -> (N,) confidence of the best class
 
 
-class StringReading(NamedTuple):
-    """The string reader on one blob: its digits' (n, 10) probabilities, left to right, and the
-    log-probability that the blob holds 0, 1, 2, ... digits (every alignment, not only the best)."""
+@dataclass
+class StringReading:
+    """The string reader on one blob: its digits' (n, 10) probabilities, left to right, and its
+    (T, 11) time-step probabilities, from which the digit count's probabilities come when asked."""
 
     rows: np.ndarray
-    count_log: np.ndarray
+    steps: np.ndarray
+
+    @cached_property
+    def count_log(self) -> np.ndarray:
+        """Log-probability that the blob holds 0, 1, 2, ... digits (every alignment, not only the
+        best): computed only for blobs with a choice of cuts, not on every blob of every frame."""
+        from .crnn import count_probs
+
+        return np.log(np.maximum(count_probs(self.steps), 1e-12))
 
 
 StringFn = Callable[[list[np.ndarray]], list[StringReading]]  # blob crops -> their string readings
@@ -578,8 +587,11 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                    zip(doubtful, known, strict=True)]  # the whole is scored already
             for k, scored, (whole, c) in zip(doubtful, _score_pieces(score, new, seen), known, strict=True):
                 conf[k] = {**scored, whole: c} if whole in pending[k][3] else scored  # (faint: dropped)
-        prior = {k: string.count_log for k, string in read.items()}
-        paths = [best_path(points, box[3], conf[k], prior.get(k))
+        def prior(k: int, points: list[int]) -> np.ndarray | None:
+            """The string reader's count, for blobs with a choice of cuts (one piece has none)."""
+            return read[k].count_log if k in read and len(points) > 2 else None
+
+        paths = [best_path(points, box[3], conf[k], prior(k, points))
                  for k, (_, box, points, _) in enumerate(pending)]
         rejected = [k for k, (_, box, _, _) in enumerate(pending)
                     if paths[k] and box[2] >= MIN_SPLIT_ASPECT * box[3]
@@ -592,7 +604,7 @@ def split_touching(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]],
                 denser.append(_pieces(ink, labels, groups[slot], box, whole, dense=True))
             rescored = _score_pieces(score, [pieces for _, pieces in denser], seen)
             for k, (points, pieces), scored in zip(rejected, denser, rescored, strict=True):
-                path = best_path(points, pending[k][1][3], scored, prior.get(k))
+                path = best_path(points, pending[k][1][3], scored, prior(k, points))
                 if path and min(scored[key] for key in path) >= DENSE_ACCEPT:
                     pending[k] = (pending[k][0], pending[k][1], points, pieces)
                     paths[k] = path
