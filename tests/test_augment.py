@@ -135,3 +135,18 @@ def test_neighbour_edge_keeps_the_digit_and_adds_a_little_ink_at_one_side(mnist)
     assert 0.25 < share < 0.55
     assert np.array_equal(styled, add_neighbours(x, 0, AugmentConfig(neighbour_prob=0.5)))
     assert add_neighbours(x, 0, AugmentConfig(neighbour_prob=0.0)) is x  # off: the same array
+
+
+def test_upright_slashes_cross_the_zero_top_to_bottom(mnist):
+    from recognizer.augment import slash_zero
+
+    x = batch_to_mnist(mnist["x_train"][:400])
+    zeros = x[mnist["y_train"][:400] == 0]
+    upright = np.stack([slash_zero(d, np.random.default_rng(i), upright=1.0) for i, d in enumerate(zeros)])
+    centre = np.arange(28)[None, :] - 14
+    # a phi-like 0: the stroke adds ink in the middle columns, above and below the oval's hole
+    middle = (np.abs(centre) <= 3)[0]
+    assert upright[:, 12:16, middle].sum() > 1.5 * zeros[:, 12:16, middle].sum()
+    for d in upright:  # still MNIST-framed, now taller than wide
+        ys, xs = np.nonzero(d > 0.12)
+        assert np.ptp(ys) in range(18, 22) and np.ptp(xs) < np.ptp(ys)
