@@ -27,7 +27,8 @@ from recognizer.strings import STEP, compose_strings, stack_strips  # noqa: E402
 from recognizer.train import holdout_split  # noqa: E402
 
 # The digit CNN's augmentation without neighbour edges: a string's neighbours are really there.
-AUGMENT = AugmentConfig(neighbour_prob=0.0, flag_one_prob=0.35, flag_max=0.9, foot_one_prob=0.3)
+AUGMENT = AugmentConfig(neighbour_prob=0.0, flag_one_prob=0.35, flag_max=0.9, foot_one_prob=0.3,
+                        slash_upright=0.5)
 
 
 def epoch_strings(x: np.ndarray, y: np.ndarray, count: int, seed: int
