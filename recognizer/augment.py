@@ -33,6 +33,7 @@ class AugmentConfig:
     lowres_prob: float = 0.15  # share of digits seen through a coarse 16x16-like scanner, half binarized
     slash_zero_prob: float = 0.2  # share of 0s given a slash (written so across Europe, rare in MNIST)
     slash_upright: float = 0.0  # share of those slashes drawn upright through the oval, like a phi
+    slash_level: float = 0.0  # share drawn level across its middle, like a theta
     flag_one_prob: float = 0.25  # share of 1s given a long lead-in flag (European 1s)
     flag_max: float = 0.6  # longest flag, as a share of the 1's height (Semeion's reach near the foot)
     foot_one_prob: float = 0.0  # share of flagged 1s also given a foot (a base bar, as printed)
@@ -132,18 +133,28 @@ def _pen(digit: np.ndarray) -> int:
     return 2 if (digit > 0.5).sum() < 110 else 3
 
 
-def slash_zero(digit: np.ndarray, rng: np.random.Generator, upright: float = 0.0) -> np.ndarray:
+def slash_zero(digit: np.ndarray, rng: np.random.Generator, upright: float = 0.0,
+               level: float = 0.0) -> np.ndarray:
     """A 0 struck through from lower left to upper right, the stroke overshooting the oval a little;
-    with probability `upright` struck top to bottom instead, overshooting more (a phi-like 0)."""
+    with probability `upright` struck top to bottom instead, overshooting more (a phi-like 0), with
+    probability `level` struck across its middle (a theta-like 0)."""
     ys, xs = np.nonzero(digit > 0.1)
     x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
     canvas = np.pad(digit, 8)
-    if upright and rng.random() < upright:
+    style = rng.random() if upright or level else 1.0
+    if style < upright:
         over = rng.uniform(0.1, 0.35, size=2) * (y1 - y0)
         cx, lean = (x0 + x1) / 2.0 + 8 + rng.uniform(-0.15, 0.15) * (x1 - x0), rng.uniform(-0.15, 0.3)
         height = (y1 - y0) + over.sum()
         start = (cx - lean * height / 2.0, y1 + 8 + over[0])
         end = (cx + lean * height / 2.0, y0 + 8 - over[1])
+        return frame_ink(_line(canvas, start, end, _pen(digit)))
+    if style < upright + level:
+        over = rng.uniform(0.0, 0.25, size=2) * (x1 - x0)
+        cy, tilt = (y0 + y1) / 2.0 + 8 + rng.uniform(-0.1, 0.1) * (y1 - y0), rng.uniform(-0.15, 0.15)
+        width = (x1 - x0) + over.sum()
+        start = (x0 + 8 - over[0], cy + tilt * width / 2.0)
+        end = (x1 + 8 + over[1], cy - tilt * width / 2.0)
         return frame_ink(_line(canvas, start, end, _pen(digit)))
     over = rng.uniform(0.0, 0.3, size=2) * (y1 - y0)
     start = (x0 + 8 - over[0] * 0.6 + rng.uniform(-2, 2), y1 + 8 + over[0])
@@ -209,7 +220,7 @@ def add_styles(images: np.ndarray, labels: np.ndarray, seed: int, cfg: AugmentCo
     rng = np.random.default_rng(seed)
     out = images.copy()
     styles = (
-        (0, cfg.slash_zero_prob, lambda d, r: slash_zero(d, r, cfg.slash_upright)),
+        (0, cfg.slash_zero_prob, lambda d, r: slash_zero(d, r, cfg.slash_upright, cfg.slash_level)),
         (1, cfg.flag_one_prob, lambda d, r: flag_one(d, r, cfg.flag_max, cfg.foot_one_prob)),
         (9, cfg.curl_nine_prob, curl_nine),
     )

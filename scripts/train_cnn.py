@@ -68,6 +68,8 @@ def main() -> None:
                         help="share of flagged 1s also given a base bar (default: %(default)s)")
     parser.add_argument("--slash-upright", type=float, default=AugmentConfig().slash_upright,
                         help="share of slashed 0s struck upright, like a phi (default: %(default)s)")
+    parser.add_argument("--slash-level", type=float, default=AugmentConfig().slash_level,
+                        help="share of slashed 0s struck level across, like a theta (default: %(default)s)")
     parser.add_argument("--curl-nine", type=float, default=AugmentConfig().curl_nine_prob,
                         help="share of 9s whose tail curls back left (default: %(default)s)")
     parser.add_argument("--deskew", action="store_true", help="shear every digit upright first")
@@ -102,7 +104,7 @@ def main() -> None:
         augment = AugmentConfig.none() if args.no_augment else AugmentConfig(
             box_fill_prob=args.box_fill, neighbour_prob=args.neighbour, flag_one_prob=args.flag_one,
             flag_max=args.flag_max, foot_one_prob=args.foot_one, curl_nine_prob=args.curl_nine,
-            slash_upright=args.slash_upright)
+            slash_upright=args.slash_upright, slash_level=args.slash_level)
         pool = page_crop_pool(args) if args.page_crops else None
         record = train(
             args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,

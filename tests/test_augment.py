@@ -150,3 +150,18 @@ def test_upright_slashes_cross_the_zero_top_to_bottom(mnist):
     for d in upright:  # still MNIST-framed, now taller than wide
         ys, xs = np.nonzero(d > 0.12)
         assert np.ptp(ys) in range(18, 22) and np.ptp(xs) < np.ptp(ys)
+
+
+def test_level_slashes_cross_the_zero_side_to_side(mnist):
+    from recognizer.augment import slash_zero
+
+    x = batch_to_mnist(mnist["x_train"][:400])
+    zeros = x[mnist["y_train"][:400] == 0]
+    level = np.stack([slash_zero(d, np.random.default_rng(i), level=1.0) for i, d in enumerate(zeros)])
+    # a theta-like 0: ink across the middle rows, inside the oval's hole and beside it
+    assert level[:, 12:16, 9:19].sum() > 1.5 * zeros[:, 12:16, 9:19].sum()
+    for d in level:  # still MNIST-framed, now wider than before
+        ys, xs = np.nonzero(d > 0.12)
+        assert max(np.ptp(ys), np.ptp(xs)) in range(18, 22)
+    assert np.mean([np.ptp(np.nonzero(d > 0.12)[1]) for d in level]) > np.mean(
+        [np.ptp(np.nonzero(d > 0.12)[1]) for d in zeros])
