@@ -133,33 +133,48 @@ def _pen(digit: np.ndarray) -> int:
     return 2 if (digit > 0.5).sum() < 110 else 3
 
 
+Point = tuple[float, float]
+
+
+def _diagonal_slash(box: tuple[int, int, int, int], rng: np.random.Generator) -> tuple[Point, Point]:
+    """Lower left to upper right, overshooting the oval by up to 30% of its height at each end."""
+    x0, x1, y0, y1 = box
+    over = rng.uniform(0.0, 0.3, size=2) * (y1 - y0)
+    return ((x0 - over[0] * 0.6 + rng.uniform(-2, 2), y1 + over[0]),
+            (x1 + over[1] * 0.6 + rng.uniform(-2, 2), y0 - over[1]))
+
+
+def _upright_slash(box: tuple[int, int, int, int], rng: np.random.Generator) -> tuple[Point, Point]:
+    """Top to bottom near the middle, leaning a little, standing 10-35% of the height out (a phi)."""
+    x0, x1, y0, y1 = box
+    over = rng.uniform(0.1, 0.35, size=2) * (y1 - y0)
+    cx, lean = (x0 + x1) / 2.0 + rng.uniform(-0.15, 0.15) * (x1 - x0), rng.uniform(-0.15, 0.3)
+    half = ((y1 - y0) + over.sum()) / 2.0
+    return (cx - lean * half, y1 + over[0]), (cx + lean * half, y0 - over[1])
+
+
+def _level_slash(box: tuple[int, int, int, int], rng: np.random.Generator) -> tuple[Point, Point]:
+    """Side to side across the middle, nearly level, up to 25% of the width out (a theta)."""
+    x0, x1, y0, y1 = box
+    over = rng.uniform(0.0, 0.25, size=2) * (x1 - x0)
+    cy, tilt = (y0 + y1) / 2.0 + rng.uniform(-0.1, 0.1) * (y1 - y0), rng.uniform(-0.15, 0.15)
+    half = ((x1 - x0) + over.sum()) / 2.0
+    return (x0 - over[0], cy + tilt * half), (x1 + over[1], cy - tilt * half)
+
+
 def slash_zero(digit: np.ndarray, rng: np.random.Generator, upright: float = 0.0,
                level: float = 0.0) -> np.ndarray:
-    """A 0 struck through from lower left to upper right, the stroke overshooting the oval a little;
-    with probability `upright` struck top to bottom instead, overshooting more (a phi-like 0), with
-    probability `level` struck across its middle (a theta-like 0)."""
+    """A 0 struck through diagonally; with probability `upright` top to bottom instead (a phi-like
+    0, as many UNIPEN writers strike it), with probability `level` across its middle (a theta)."""
     ys, xs = np.nonzero(digit > 0.1)
-    x0, x1, y0, y1 = xs.min(), xs.max(), ys.min(), ys.max()
-    canvas = np.pad(digit, 8)
+    box = (int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max()))
     style = rng.random() if upright or level else 1.0
-    if style < upright:
-        over = rng.uniform(0.1, 0.35, size=2) * (y1 - y0)
-        cx, lean = (x0 + x1) / 2.0 + 8 + rng.uniform(-0.15, 0.15) * (x1 - x0), rng.uniform(-0.15, 0.3)
-        height = (y1 - y0) + over.sum()
-        start = (cx - lean * height / 2.0, y1 + 8 + over[0])
-        end = (cx + lean * height / 2.0, y0 + 8 - over[1])
-        return frame_ink(_line(canvas, start, end, _pen(digit)))
-    if style < upright + level:
-        over = rng.uniform(0.0, 0.25, size=2) * (x1 - x0)
-        cy, tilt = (y0 + y1) / 2.0 + 8 + rng.uniform(-0.1, 0.1) * (y1 - y0), rng.uniform(-0.15, 0.15)
-        width = (x1 - x0) + over.sum()
-        start = (x0 + 8 - over[0], cy + tilt * width / 2.0)
-        end = (x1 + 8 + over[1], cy - tilt * width / 2.0)
-        return frame_ink(_line(canvas, start, end, _pen(digit)))
-    over = rng.uniform(0.0, 0.3, size=2) * (y1 - y0)
-    start = (x0 + 8 - over[0] * 0.6 + rng.uniform(-2, 2), y1 + 8 + over[0])
-    end = (x1 + 8 + over[1] * 0.6 + rng.uniform(-2, 2), y0 + 8 - over[1])
-    return frame_ink(_line(canvas, start, end, _pen(digit)))
+    slash = (_upright_slash if style < upright
+             else _level_slash if style < upright + level else _diagonal_slash)
+    start, end = slash(box, rng)
+    pad = 8  # room for the overshoot; frame_ink fits the result back into the 20 px box
+    return frame_ink(_line(np.pad(digit, pad), (start[0] + pad, start[1] + pad),
+                           (end[0] + pad, end[1] + pad), _pen(digit)))
 
 
 FLAG_MIN = 0.3  # shortest flag, as a share of the 1's height
