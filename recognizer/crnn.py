@@ -92,3 +92,12 @@ def count_probs(probs: np.ndarray, most: int = 12) -> np.ndarray:
         alpha = new / max(float(new.sum()), 1e-300)  # rescaled each step; only the ratios matter
     out = alpha.sum(axis=1)[: most + 1]
     return out / max(out.sum(), 1e-300)
+
+
+def string_scores(got: list[list[int]], texts: list[list[int]]) -> dict[str, float]:
+    """Shares of strings read exactly and with the right digit count (training and tests)."""
+    if not texts:
+        return {"exact": 0.0, "count": 0.0}
+    pairs = list(zip(got, texts, strict=True))
+    return {"exact": float(np.mean([g == t for g, t in pairs])),
+            "count": float(np.mean([len(g) == len(t) for g, t in pairs]))}

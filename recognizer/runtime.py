@@ -150,7 +150,6 @@ class OnnxStrings:
 
     def score(self, strips: list[np.ndarray], texts: list[list[int]]) -> dict[str, float]:
         """Exact strings and right digit counts against `texts` (training and tests)."""
-        got = [rows.argmax(axis=1).tolist() for rows, _ in self.read(strips)] if strips else []
-        exact = np.mean([g == t for g, t in zip(got, texts, strict=True)]) if texts else 0.0
-        count = np.mean([len(g) == len(t) for g, t in zip(got, texts, strict=True)]) if texts else 0.0
-        return {"exact": float(exact), "count": float(count)}
+        from .crnn import string_scores
+
+        return string_scores([rows.argmax(axis=1).tolist() for rows, _ in self.read(strips)], texts)
