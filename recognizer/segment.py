@@ -81,6 +81,9 @@ MERGE_OVERLAP = 0.5  # fragments overlapping this share of the narrower one's wi
 MERGE_GAP = 0.35  # ... when the vertical gap between them is below this fraction of a digit height
 MERGE_STACKED = 0.15  # pieces one above the other (this little overlap or gap) merge even when slanted
 MERGE_MAX_HEIGHT = 1.35  # ... and the merged box is no taller than this many digit heights
+MERGE_BAR_HEIGHT = 1.7  # ... or this many when the upper piece is a floating top bar (see `is_top_bar`)
+BAR_MAX_HEIGHT = 0.45  # a top bar is no taller than this many digit heights ...
+BAR_MIN_ASPECT = 1.5  # ... at least this many times as wide as tall, and no wider than the body below
 SPLIT_ASPECT = 0.9  # wider than this times its height: maybe touching digits (a 4 and a 1 together)
 SPLIT_DOUBT = 0.5  # a narrower blob read with less confidence than this is tried in pieces too ...
 MIN_SPLIT_ASPECT = 0.55  # ... if it is at least this wide (two squeezed digits: "11", "17")
@@ -405,14 +408,28 @@ def merge_broken(
                 gap = max(a[1], b[1]) - min(a[1] + a[3], b[1] + b[3])
                 union = _union(a, b)
                 above = gap >= -MERGE_STACKED * min(a[3], b[3]) and overlap >= -MERGE_STACKED * digit_h
+                bar = is_top_bar(a, b, digit_h) or is_top_bar(b, a, digit_h)
+                tallest = MERGE_BAR_HEIGHT if bar else MERGE_MAX_HEIGHT
                 if ((overlap >= MERGE_OVERLAP * min(a[2], b[2]) or above) and gap <= MERGE_GAP * digit_h
-                        and union[3] <= MERGE_MAX_HEIGHT * digit_h):
+                        and union[3] <= tallest * digit_h):
                     groups[i] += groups[j]
                     groups[j] = []
                     boxes[i] = a = union
                     changed = True
     keep = [k for k, g in enumerate(groups) if g]
     return [groups[k] for k in keep], [boxes[k] for k in keep]
+
+
+def is_top_bar(bar: Box, body: Box, digit_h: float) -> bool:
+    """`bar` is a flat stroke lying on top of `body`: the floating top of a 5 (or a 7).
+
+    The digit height is a median of blobs, and on a canvas holding one such 5 the only blob is its
+    body, so bar and body together stand taller than the limit for merged fragments.
+    """
+    bx, by, bw, bh = bar
+    x, y, w, h = body
+    return (bh <= BAR_MAX_HEIGHT * digit_h and bw >= BAR_MIN_ASPECT * bh and bw <= w
+            and by + bh <= y + 0.25 * h and bx + bw > x and bx < x + w)
 
 
 def is_digit_sized(box: Box, digit_h: float) -> bool:

@@ -151,6 +151,28 @@ def test_floating_bar_keeps_its_digit_in_the_number():
     assert segment.blob_spans([five], [far_bar], h) == [(100, 157)]
 
 
+def test_a_5s_floating_top_bar_joins_its_body_on_a_canvas_of_one_digit():
+    """Alone on a canvas the body is the digit height, so bar and body stand 1.4 heights tall."""
+    ink = np.zeros((140, 280), np.float32)
+    cv2.line(ink, (140, 30), (172, 30), 1.0, 10)  # the bar, lifted well clear of the body
+    cv2.line(ink, (112, 58), (110, 84), 1.0, 10)  # the stem ...
+    cv2.ellipse(ink, (132, 96), (26, 22), 0, -160, 150, 1.0, 10)  # ... and the belly
+    layout = segment.find_digits(paper(ink))
+    assert len(layout.segments) == 1
+    x, y, w, h = layout.segments[0].box
+    assert y <= 26 and y + h >= 118  # the bar is inside the digit's box
+
+
+def test_only_a_short_flat_bar_on_top_stretches_the_merge_limit():
+    body, h = (94, 52, 93, 65), 65
+    bar = (137, 24, 38, 16)  # UNIPEN's 5 read as 0: the bar 12 px above the body
+    assert len(segment.merge_broken([[0], [1]], [bar, body], h)[0]) == 1
+    underline = (60, 24, 160, 10)  # wider than the digit below: a rule, not its bar
+    tall = (137, 10, 38, 30)  # a stroke of its own height: a digit of the line above
+    for other in (underline, tall):
+        assert len(segment.merge_broken([[0], [1]], [other, body], h)[0]) == 2
+
+
 def test_touching_digits_split_by_the_scorer(digits):
     images, labels = digits
     wide = [im for im, label in zip(images, labels, strict=True) if label != 1][:3]
