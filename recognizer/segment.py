@@ -428,8 +428,9 @@ def is_top_bar(bar: Box, body: Box, digit_h: float) -> bool:
     """
     bx, by, bw, bh = bar
     x, y, w, h = body
-    return (bh <= BAR_MAX_HEIGHT * digit_h and bw >= BAR_MIN_ASPECT * bh and bw <= w
-            and by + bh <= y + 0.25 * h and bx + bw > x and bx < x + w)
+    flat = bh <= BAR_MAX_HEIGHT * digit_h and bw >= BAR_MIN_ASPECT * bh and bw <= w
+    on_top = by + bh <= y + 0.25 * h  # it may dip into the body's top quarter, no lower
+    return flat and on_top and bx + bw > x and bx < x + w
 
 
 def is_digit_sized(box: Box, digit_h: float) -> bool:
