@@ -38,6 +38,7 @@ class AugmentConfig:
     flag_max: float = 0.6  # longest flag, as a share of the 1's height (Semeion's reach near the foot)
     foot_one_prob: float = 0.0  # share of flagged 1s also given a foot (a base bar, as printed)
     curl_nine_prob: float = 0.0  # share of 9s whose tail curls back left, like a g (Semeion's)
+    bar_off_five_prob: float = 0.0  # share of 5s whose top bar is lost (scanned off, dropped as a fragment)
     box_fill_prob: float = 0.0  # share of digits widened toward a square, as scans stretched to their box
     neighbour_prob: float = 0.2  # share of digits cut from a touching pair, a neighbour's edge left in
 
@@ -220,6 +221,25 @@ def curl_nine(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return frame_ink(out)
 
 
+BAR_ROWS = (0.15, 0.3)  # the top bar a 5 loses: this share of its height from the top ...
+STEM_KEEP = 4  # ... right of its stem's leftmost column plus this many px (and 0-2 more)
+
+
+def bar_off_five(digit: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 5 without its top bar, as USPS scans often cut it and as a reader dropping a floating bar
+    sees it: the stem and belly only (a reversed c on a short stem), not a 3. Unchanged if that
+    would take more than 40% of the ink (a 5 drawn mostly as its bar)."""
+    ys, xs = np.nonzero(digit > 0.1)
+    top, bottom = int(ys.min()), int(ys.max())
+    cut = int(round(top + rng.uniform(*BAR_ROWS) * (bottom - top)))
+    keep = int(xs[ys <= cut].min()) + STEM_KEEP + int(rng.integers(0, 3))
+    out = digit.copy()
+    out[: cut + 1, keep:] = 0.0
+    if (out > 0.1).sum() < 0.6 * len(ys):
+        return digit
+    return frame_ink(out)
+
+
 def _line(canvas: np.ndarray, start: tuple[float, float], end: tuple[float, float], width: int) -> np.ndarray:
     """Draw an anti-aliased line of full ink (sub-pixel endpoints) onto a float canvas."""
     shift = 4
@@ -231,13 +251,14 @@ def _line(canvas: np.ndarray, start: tuple[float, float], end: tuple[float, floa
 
 
 def add_styles(images: np.ndarray, labels: np.ndarray, seed: int, cfg: AugmentConfig) -> np.ndarray:
-    """A copy of prepared digits with some 0s slashed, 1s flagged, 9s curled (see AugmentConfig)."""
+    """A copy of prepared digits with some 0s slashed, 1s flagged, 9s curled, 5s barless (AugmentConfig)."""
     rng = np.random.default_rng(seed)
     out = images.copy()
     styles = (
         (0, cfg.slash_zero_prob, lambda d, r: slash_zero(d, r, cfg.slash_upright, cfg.slash_level)),
         (1, cfg.flag_one_prob, lambda d, r: flag_one(d, r, cfg.flag_max, cfg.foot_one_prob)),
         (9, cfg.curl_nine_prob, curl_nine),
+        (5, cfg.bar_off_five_prob, bar_off_five),
     )
     for label, prob, style in styles:
         if prob:

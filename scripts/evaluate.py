@@ -131,7 +131,8 @@ def training_epochs(meta: dict) -> str:
     def what(run: dict) -> str:
         crops = " on page crops" if run.get("page_crops") else ""
         upright = ", upright slashes on 0s" if run["augment"].get("slash_upright") else ""
-        return f"{run['epochs']} fine-tuning{crops}, flags up to {flag_reach(run):.0%}{upright}"
+        barless = ", barless 5s" if run["augment"].get("bar_off_five_prob") else ""
+        return f"{run['epochs']} fine-tuning{crops}, flags up to {flag_reach(run):.0%}{upright}{barless}"
 
     return ", then ".join([f"{first['epochs']} epochs, flags up to {flag_reach(first):.0%}",
                            *map(what, later)])

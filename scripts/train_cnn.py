@@ -72,6 +72,8 @@ def main() -> None:
                         help="share of slashed 0s struck level across, like a theta (default: %(default)s)")
     parser.add_argument("--curl-nine", type=float, default=AugmentConfig().curl_nine_prob,
                         help="share of 9s whose tail curls back left (default: %(default)s)")
+    parser.add_argument("--bar-off-five", type=float, default=AugmentConfig().bar_off_five_prob,
+                        help="share of 5s whose top bar is lost (default: %(default)s)")
     parser.add_argument("--deskew", action="store_true", help="shear every digit upright first")
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
                         help="channels of the three convolution stages (default: %(default)s)")
@@ -104,7 +106,8 @@ def main() -> None:
         augment = AugmentConfig.none() if args.no_augment else AugmentConfig(
             box_fill_prob=args.box_fill, neighbour_prob=args.neighbour, flag_one_prob=args.flag_one,
             flag_max=args.flag_max, foot_one_prob=args.foot_one, curl_nine_prob=args.curl_nine,
-            slash_upright=args.slash_upright, slash_level=args.slash_level)
+            slash_upright=args.slash_upright, slash_level=args.slash_level,
+            bar_off_five_prob=args.bar_off_five)
         pool = page_crop_pool(args) if args.page_crops else None
         record = train(
             args.out, args.mnist, args.epochs, args.batch_size, args.seed, args.limit, augment,

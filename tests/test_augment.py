@@ -67,6 +67,19 @@ def test_curled_nines_reach_left_at_the_bottom(mnist):
     assert (curled.reshape(len(curled), -1).max(axis=1) > 0.5).all()
 
 
+def test_barless_fives_lose_the_top_right_and_keep_the_rest(mnist):
+    from recognizer.augment import bar_off_five
+
+    fives = batch_to_mnist(mnist["x_train"][:600])[mnist["y_train"][:600] == 5]
+    barless = np.stack([bar_off_five(d, np.random.default_rng(i)) for i, d in enumerate(fives)])
+    changed = np.abs(barless - fives).reshape(len(fives), -1).max(axis=1) > 0.1
+    assert changed.mean() > 0.8  # a few 5s drawn mostly as their bar are left whole
+    def top_right(batch):  # ink in the top rows right of the middle, relative to all ink
+        return batch[:, 4:9, 14:].sum(axis=(1, 2)) / batch.sum(axis=(1, 2))
+    assert top_right(barless[changed]).mean() < 0.5 * top_right(fives[changed]).mean()
+    assert (barless.reshape(len(barless), -1).max(axis=1) > 0.5).all()  # still framed, still inked
+
+
 def test_reject_pairs_can_be_made_with_a_one(mnist):
     from recognizer.negatives import make_negatives, pair_indices
 
