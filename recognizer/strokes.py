@@ -185,6 +185,7 @@ class UnipenDigits:
     sample_offsets: np.ndarray
     labels: np.ndarray
     writer: np.ndarray
+    checked: np.ndarray  # bool: the segment's quality field is OK, not '?' (never looked at)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -210,6 +211,7 @@ def load_unipen(path: str | Path | None = None) -> UnipenDigits:
             sample_offsets=d["sample_offsets"],
             labels=d["labels"].astype(np.int64),
             writer=d["writer"],
+            checked=d["quality_ok"].astype(bool),
         )
 
 

@@ -117,6 +117,7 @@ def train(
     peak_lr: float = 3e-3,
     pool_candidates: bool = False,
     reject_ones: float = 0.0,
+    average_last: int = 0,
 ) -> dict:
     """Train, calibrate, export and evaluate; returns (and writes) the metrics record.
 
@@ -126,6 +127,9 @@ def train(
     instead of starting from random weights (use a lower `peak_lr` then). `pool_candidates` only
     records that the pool holds every scored cut, not only the final digits. `reject_ones`: the
     share of reject-class pairs with a 1 in them (a 1 stuck to its neighbour, the commonest merge).
+    `average_last`: hold the learning rate at its peak after warm-up and ship the mean of the
+    weights after each of the last this-many epochs (stochastic weight averaging, see
+    `average_weights`) instead of annealing to one point.
     """
     keras = cnn.import_keras(verbose)
 
@@ -150,7 +154,7 @@ def train(
     steps = epochs * int(np.ceil(len(x_fit) * (1 + reject_share + pooled) / batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
         peak_lr / 30, decay_steps=steps - steps // 20, warmup_target=peak_lr, warmup_steps=steps // 20,
-        alpha=0.01,
+        alpha=1.0 if average_last else 0.01,  # alpha 1: no decay, the average does the settling
     )
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
@@ -162,6 +166,7 @@ def train(
     history: dict[str, list[float]] = {}
     verbose = 1 if sys.stdout.isatty() else 2
     distorted_epochs = epochs - clean_epochs
+    snapshots: list[list[np.ndarray]] = []
     for epoch in range(epochs):
         x_epoch, y_epoch = prefetch.get()
         note = "" if epoch < distorted_epochs else " (undistorted)"
@@ -174,6 +179,10 @@ def train(
         )
         for key, values in h.history.items():
             history.setdefault(key, []).extend(float(v) for v in values)
+        if epoch >= epochs - average_last:
+            snapshots.append(model.get_weights())
+    if snapshots:
+        average_weights(model, snapshots, x_epoch)
     train_seconds = time.time() - started
     record = {
         "epochs": epochs,
@@ -194,6 +203,7 @@ def train(
         "init": str(init) if init else None,
         "peak_lr": peak_lr,
         "limit": limit,
+        "average_last": average_last,
         "history": {k: [round(v, 5) for v in vals] for k, vals in history.items()},
     }
     parent = Path(init).with_suffix(".json") if init else None
@@ -203,6 +213,20 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / f"{name}.keras")
     return finish(model, record, out_dir, name, mnist_path)
+
+
+def average_weights(model, snapshots: list[list[np.ndarray]], x: np.ndarray, batch: int = 256,
+                    steps: int = 600) -> None:
+    """Set the mean of the snapshots' weights, then re-estimate batch-norm statistics on `x`.
+
+    The averaged weights are a point no snapshot visited, so the running means and variances the
+    batch-norm layers kept belong to none of them: forward passes in training mode over the last
+    epoch's data let the layers' own momentum settle them anew.
+    """
+    model.set_weights([np.mean(parts, axis=0) for parts in zip(*snapshots, strict=True)])
+    rng = np.random.default_rng(0)
+    for _ in range(steps):  # momentum 0.99: what 600 batches ago left weighs 0.2%
+        model(x[rng.choice(len(x), min(batch, len(x)), replace=False)][..., None], training=True)
 
 
 def finish(model, record: dict, out_dir: Path, name: str, mnist_path: str | Path | None) -> dict:

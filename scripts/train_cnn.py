@@ -96,6 +96,8 @@ def main() -> None:
                         " else write it (saves re-reading the pages across runs of one seed)")
     parser.add_argument("--init", help="fine-tune this .keras model instead of random weights")
     parser.add_argument("--peak-lr", type=float, default=3e-3, help="learning rate after warm-up")
+    parser.add_argument("--average-last", type=int, default=0, metavar="K",
+                        help="constant rate after warm-up; ship the mean weights of the last K epochs")
     parser.add_argument("--export-only", action="store_true",
                         help="redo calibration, ONNX export and test of OUT/NAME.keras")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
@@ -116,6 +118,7 @@ def main() -> None:
             widths=tuple(int(v) for v in args.widths.split(",")),
             pool=pool, pool_share=args.page_crop_share, init=args.init, peak_lr=args.peak_lr,
             pool_candidates=bool(pool is not None and args.candidate_crops), reject_ones=args.reject_ones,
+            average_last=args.average_last,
         )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "

@@ -135,6 +135,7 @@ needs_unipen = pytest.mark.skipif(unipen_path is None, reason="unipen_1a_strokes
 def test_load_unipen_matches_provenance_counts():
     u = st.load_unipen()
     assert len(u) == 15945
+    assert u.checked.sum() == 7274  # segments whose quality field is OK
     strokes = u.strokes(0)
     assert all(s.ndim == 2 and s.shape[1] == 2 for s in strokes)
     assert np.allclose(np.vstack(strokes).min(axis=0), 0)  # bbox starts at (0, 0)

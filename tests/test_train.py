@@ -19,3 +19,25 @@ def test_train_script_smoke(tmp_path):
     assert (tmp_path / "cnn.keras").exists()
     rec = Recognizer.load(tmp_path / "cnn.onnx")
     assert rec.predict_proba([__import__("numpy").eye(28) * 255]).shape == (1, 10)
+
+
+def test_average_weights_takes_the_mean_and_refreshes_batch_norm():
+    import numpy as np
+
+    from recognizer import cnn
+    from recognizer.train import average_weights
+
+    cnn.import_keras()
+    model = cnn.build_model((4, 4, 4))
+    first = model.get_weights()
+    second = [w + 1.0 for w in first]
+    x = np.random.default_rng(0).random((64, 28, 28)).astype(np.float32)
+    average_weights(model, [first, second], x, batch=32, steps=50)
+    bn = next(layer for layer in model.layers if "batch_normalization" in layer.name)
+    trainable = {id(v) for v in model.trainable_weights}
+    for var, a in zip(model.weights, first, strict=True):
+        if id(var) in trainable:  # kernels, gammas, betas: the mean of the two snapshots
+            assert np.allclose(var.numpy(), a + 0.5, atol=1e-5)
+    # the running mean follows the data the averaged weights produce, not either snapshot's value
+    index = [id(v) for v in model.weights].index(id(bn.moving_mean))
+    assert not np.allclose(bn.moving_mean.numpy(), first[index] + 0.5, atol=1e-3)
