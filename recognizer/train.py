@@ -118,6 +118,8 @@ def train(
     pool_candidates: bool = False,
     reject_ones: float = 0.0,
     average_last: int = 0,
+    teacher: str | Path | None = None,
+    teacher_weight: float = 0.5,
 ) -> dict:
     """Train, calibrate, export and evaluate; returns (and writes) the metrics record.
 
@@ -129,7 +131,9 @@ def train(
     share of reject-class pairs with a 1 in them (a 1 stuck to its neighbour, the commonest merge).
     `average_last`: hold the learning rate at its peak after warm-up and ship the mean of the
     weights after each of the last this-many epochs (stochastic weight averaging, see
-    `average_weights`) instead of annealing to one point.
+    `average_weights`) instead of annealing to one point. `teacher`: a model name or .onnx path
+    (e.g. "ensemble") whose probabilities on each epoch's inputs make up `teacher_weight` of the
+    targets, the true labels the rest (distillation: what several models agree on, in one).
     """
     keras = cnn.import_keras(verbose)
 
@@ -156,10 +160,14 @@ def train(
         peak_lr / 30, decay_steps=steps - steps // 20, warmup_target=peak_lr, warmup_steps=steps // 20,
         alpha=1.0 if average_last else 0.01,  # alpha 1: no decay, the average does the settling
     )
+    if teacher is not None and (deskew or not reject_share):
+        raise ValueError("distillation needs the reject class and inputs as to_mnist makes them"
+                         " (no --deskew, no --no-reject)")
+    teach = None if teacher is None else _teacher_targets(teacher, teacher_weight)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss="categorical_crossentropy" if teach else "sparse_categorical_crossentropy",
+        metrics=["categorical_accuracy" if teach else "accuracy"],
     )
     prefetch = _Prefetch(x_fit, y_fit, augment, seed, reject_share, pool, pooled, reject_ones)
     prefetch.start(0, distorted=clean_epochs < epochs)
@@ -173,11 +181,15 @@ def train(
         print(f"epoch {epoch + 1}/{epochs}{note}", flush=True)
         if epoch + 1 < epochs:
             prefetch.start(epoch + 1, distorted=epoch + 1 < distorted_epochs)
+        targets, val_targets = y_epoch, y_val
+        if teach is not None:
+            targets, val_targets = teach(x_epoch, y_epoch), _one_hot(y_val)
         h = model.fit(
-            x_epoch[..., None], y_epoch, batch_size=batch_size, shuffle=True, epochs=epoch + 1,
-            initial_epoch=epoch, validation_data=(x_val[..., None], y_val), verbose=verbose,
+            x_epoch[..., None], targets, batch_size=batch_size, shuffle=True, epochs=epoch + 1,
+            initial_epoch=epoch, validation_data=(x_val[..., None], val_targets), verbose=verbose,
         )
         for key, values in h.history.items():
+            key = key.replace("categorical_accuracy", "accuracy")  # one name for the curves either way
             history.setdefault(key, []).extend(float(v) for v in values)
         if epoch >= epochs - average_last:
             snapshots.append(model.get_weights())
@@ -204,6 +216,8 @@ def train(
         "peak_lr": peak_lr,
         "limit": limit,
         "average_last": average_last,
+        "teacher": str(teacher) if teacher else None,
+        "teacher_weight": teacher_weight if teacher else None,
         "history": {k: [round(v, 5) for v in vals] for k, vals in history.items()},
     }
     parent = Path(init).with_suffix(".json") if init else None
@@ -213,6 +227,27 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(out_dir / f"{name}.keras")
     return finish(model, record, out_dir, name, mnist_path)
+
+
+def _one_hot(y: np.ndarray, classes: int = REJECT + 1) -> np.ndarray:
+    return np.eye(classes, dtype=np.float32)[y]
+
+
+def _teacher_targets(teacher: str | Path, weight: float):
+    """A function (inputs, labels) -> soft targets: `weight` of the teacher's eleven-class
+    probabilities (the ten digits times "one digit", then the reject class), the rest one-hot."""
+    from .reader import Recognizer
+
+    backend = Recognizer.load(teacher).backend
+
+    def targets(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        parts = []
+        for start in range(0, len(x), 1024):  # a whole epoch at once would need gigabytes
+            probs, single = backend.run(x[start:start + 1024], ("probs", "single"))
+            parts.append(np.concatenate([probs * single[:, None], 1 - single[:, None]], axis=1))
+        return (weight * np.concatenate(parts) + (1 - weight) * _one_hot(y)).astype(np.float32)
+
+    return targets
 
 
 def average_weights(model, snapshots: list[list[np.ndarray]], x: np.ndarray, batch: int = 256,

@@ -98,6 +98,9 @@ def main() -> None:
     parser.add_argument("--peak-lr", type=float, default=3e-3, help="learning rate after warm-up")
     parser.add_argument("--average-last", type=int, default=0, metavar="K",
                         help="constant rate after warm-up; ship the mean weights of the last K epochs")
+    parser.add_argument("--teacher", help="distil: a model name or .onnx (e.g. ensemble) whose probabilities"
+                        " make up --teacher-weight of the targets")
+    parser.add_argument("--teacher-weight", type=float, default=0.5)
     parser.add_argument("--export-only", action="store_true",
                         help="redo calibration, ONNX export and test of OUT/NAME.keras")
     parser.add_argument("--verbose", action="store_true", help="show TensorFlow's log lines")
@@ -118,7 +121,7 @@ def main() -> None:
             widths=tuple(int(v) for v in args.widths.split(",")),
             pool=pool, pool_share=args.page_crop_share, init=args.init, peak_lr=args.peak_lr,
             pool_candidates=bool(pool is not None and args.candidate_crops), reject_ones=args.reject_ones,
-            average_last=args.average_last,
+            average_last=args.average_last, teacher=args.teacher, teacher_weight=args.teacher_weight,
         )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "

@@ -41,3 +41,18 @@ def test_average_weights_takes_the_mean_and_refreshes_batch_norm():
     # the running mean follows the data the averaged weights produce, not either snapshot's value
     index = [id(v) for v in model.weights].index(id(bn.moving_mean))
     assert not np.allclose(bn.moving_mean.numpy(), first[index] + 0.5, atol=1e-3)
+
+
+def test_teacher_targets_mix_the_teachers_eleven_classes_with_the_labels():
+    import numpy as np
+
+    from recognizer.preprocess import batch_to_mnist
+    from recognizer.train import _teacher_targets
+
+    x = batch_to_mnist([np.eye(28, dtype=np.float32) * 255, np.fliplr(np.eye(28, dtype=np.float32)) * 255])
+    y = np.array([1, 10])  # a digit and the reject class
+    soft = _teacher_targets("cnn", 0.7)(x, y)
+    assert soft.shape == (2, 11)
+    assert np.allclose(soft.sum(axis=1), 1.0, atol=1e-5)
+    assert (soft[np.arange(2), y] >= 0.3 - 1e-6).all()  # the label keeps at least its 30%
+    assert np.allclose(_teacher_targets("cnn", 0.0)(x, y), np.eye(11)[y])
