@@ -64,6 +64,9 @@ INK_HIGH = 0.3  # a component needs some pixels this strong: sensor noise and pa
 INK_HIGH_OF_MAX = 0.45  # ... or this fraction of the page's strong ink, whichever is larger (grey pens)
 RULE_MIN_FRACTION = 0.3  # a ruled line spans at least this fraction of the image width
 RULE_ASPECT = 25  # and is this many times longer than thick; a 7's bar on a canvas is not
+MAX_RULE_SLOPE = 0.2  # rules tilt at most ~11 degrees (a photo's perspective included)
+RULE_SLOPE_STEP = 0.005  # slopes tried when looking for rules: 0.5 px over 100 columns
+RULE_VOTERS = 1500  # at most this many column runs vote for a line's slope and offset (speed)
 MARGIN_FRACTION = 0.5  # edge-touching blobs longer than this fraction of the side are not writing
 MARGIN_ASPECT = 4  # ... or this elongated: a wedge of table in a corner (a lone 1 is thinner only upright)
 MARGIN_CONTACT = 0.5  # ... or lying along the edge for this share of its longer side (a 1's foot is short)
@@ -261,9 +264,10 @@ def binarize(ink: np.ndarray) -> np.ndarray:
 def remove_rules(mask: np.ndarray) -> np.ndarray:
     """Erase long thin lines (ruled paper, form lines), tilted or not; digits crossing them keep the rest.
 
-    A component much wider than any number is a rule candidate: fit a straight line through the
-    centres of its thin columns (digit columns are thick and ignored), check that the line runs
-    along most of its width, and erase a band of the line's thickness along the fit.
+    A component much wider than any number is a rule candidate. Several rules may be one component
+    (joined by the page's edge, or by a digit written across two of them), so each is found on its
+    own (`rule_lines`); a component with no such rule may still be one straight stroke at a steeper
+    tilt (`straight_stroke`). A band of each line's thickness is erased along its fit.
     """
     h, w = mask.shape
     n, labels, stats = _label(mask)
@@ -271,27 +275,88 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(stats[1:, cv2.CC_STAT_WIDTH] >= RULE_MIN_FRACTION * w) + 1:
         x, y, bw, bh = (int(v) for v in stats[i, :4])
         own = labels[y : y + bh, x : x + bw] == i
-        counts = own.sum(axis=0)
-        cols = np.flatnonzero(counts)
-        if len(cols) < RULE_MIN_FRACTION * w:
-            continue
-        thickness = float(np.percentile(counts[cols], 25))  # the line alone; digits/margins are thicker
-        thin = cols[counts[cols] <= thickness * 1.5 + 1]
-        if len(thin) < RULE_MIN_FRACTION * w or bw < RULE_ASPECT * thickness:
-            continue
-        centres = (own[:, thin] * np.arange(bh)[:, None]).sum(axis=0) / counts[thin]
-        slope, offset = np.polyfit(thin, centres, 1)
-        near = np.abs(centres - (slope * thin + offset)) <= max(2.0, thickness)
-        if near.sum() < RULE_MIN_FRACTION * w:
-            continue  # not straight: a long scribble, not a rule
-        slope, offset = np.polyfit(thin[near], centres[near], 1)  # refit without stray columns
-        line_y = slope * np.arange(bw) + offset
-        band = np.abs(np.arange(bh)[:, None] - line_y[None]) <= thickness / 2 + 1.5
-        if out is mask:
-            out = mask.copy()
-        region = out[y : y + bh, x : x + bw]
-        region[band & own] = 0
+        lines = rule_lines(own, RULE_MIN_FRACTION * w) or straight_stroke(own, RULE_MIN_FRACTION * w)
+        for slope, offset, thickness in lines:
+            line_y = slope * np.arange(bw) + offset
+            reach = thickness / 2 + 1.5
+            top = max(0, int(line_y.min() - reach))
+            bottom = min(bh, int(np.ceil(line_y.max() + reach)) + 1)  # only the rows it crosses
+            band = np.abs(np.arange(top, bottom)[:, None] - line_y[None]) <= reach
+            if out is mask:
+                out = mask.copy()
+            region = out[y + top : y + bottom, x : x + bw]
+            region[band & own[top:bottom]] = 0
     return out
+
+
+def straight_stroke(own: np.ndarray, min_length: float) -> list[tuple[float, float, float]]:
+    """A component that is one long straight stroke at any tilt (a shadow's thin edge, a line
+    drawn across the page): [(slope, offset, thickness)] fitted through its thin columns' centres,
+    or [] when it is not straight over at least `min_length` columns."""
+    bh, bw = own.shape
+    counts = own.sum(axis=0)
+    cols = np.flatnonzero(counts)
+    if len(cols) < min_length:
+        return []
+    thickness = float(np.percentile(counts[cols], 25))  # the line alone; digits/margins are thicker
+    thin = cols[counts[cols] <= thickness * 1.5 + 1]
+    if len(thin) < min_length or bw < RULE_ASPECT * thickness:
+        return []
+    centres = (own[:, thin] * np.arange(bh)[:, None]).sum(axis=0) / counts[thin]
+    slope, offset = np.polyfit(thin, centres, 1)
+    near = np.abs(centres - (slope * thin + offset)) <= max(2.0, thickness)
+    if near.sum() < min_length:
+        return []  # not straight: a long scribble, not a rule
+    slope, offset = np.polyfit(thin[near], centres[near], 1)  # refit without stray columns
+    return [(float(slope), float(offset), thickness)]
+
+
+def rule_lines(own: np.ndarray, min_length: float) -> list[tuple[float, float, float]]:
+    """The straight thin lines through a component: (slope, offset, thickness), box coordinates.
+
+    Every column's runs of ink are cut out; the thin ones (a rule's crossing, not a digit's
+    upright stroke) vote, Hough-style, for the straight lines through them. The line with the
+    most votes is fitted, its runs are taken away, and the next one is looked for, until no line
+    crosses at least `min_length` columns. A line that is not straight is a scribble, not a rule.
+    """
+    bh, bw = own.shape
+    columns = np.zeros((bw, bh + 2), np.int8)  # one row per column, zero-padded at both ends
+    columns[:, 1:-1] = own.T
+    cols, rows = np.nonzero(np.diff(columns, axis=1))  # per column: a run's start, its end, ...
+    cols, starts, ends = cols[0::2], rows[0::2], rows[1::2]
+    lengths = ends - starts
+    if len(lengths) < min_length:
+        return []
+    thickness = float(np.percentile(lengths, 25))  # the line alone; digits/margins are thicker
+    thin = lengths <= thickness * 1.5 + 1
+    x, yc, run = cols[thin].astype(float), (starts[thin] + ends[thin] - 1) / 2.0, lengths[thin]
+    if bw < RULE_ASPECT * thickness:
+        return []
+    slopes = np.linspace(-MAX_RULE_SLOPE, MAX_RULE_SLOPE, 2 * int(MAX_RULE_SLOPE / RULE_SLOPE_STEP) + 1)
+    width = max(2.0, thickness)  # vote bins: a line's crossings share one offset within this
+    lines = []
+    while len(x) >= min_length:
+        step = max(1, len(x) // RULE_VOTERS)  # a sample votes (speed); all the runs are fitted
+        offsets = yc[None, ::step] - slopes[:, None] * x[None, ::step]
+        low = offsets.min()
+        bins = np.floor((offsets - low) / width).astype(np.int64)
+        n_bins = int(bins.max()) + 2
+        votes = np.bincount((bins + np.arange(len(slopes))[:, None] * n_bins).ravel(),
+                            minlength=len(slopes) * n_bins).reshape(len(slopes), n_bins)
+        votes[:, :-1] += votes[:, 1:]  # a line on a bin's edge splits its votes: count pairs of bins
+        best_slope, best_bin = np.unravel_index(int(votes.argmax()), votes.shape)
+        if votes[best_slope, best_bin] * step < min_length:
+            break
+        guess = slopes[best_slope] * x + low + (best_bin + 1) * width
+        near = np.abs(yc - guess) <= width
+        slope, offset = np.polyfit(x[near], yc[near], 1)
+        on = np.abs(yc - (slope * x + offset)) <= max(2.0, thickness)
+        if np.unique(x[on]).size < min_length:
+            break  # not straight: a long scribble, not a rule
+        slope, offset = np.polyfit(x[on], yc[on], 1)  # refit without stray columns
+        lines.append((float(slope), float(offset), float(np.median(run[on]))))
+        x, yc, run = x[~on], yc[~on], run[~on]
+    return lines
 
 
 def components(mask: np.ndarray) -> tuple[np.ndarray, list[Box]]:

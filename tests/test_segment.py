@@ -103,6 +103,26 @@ def test_ruled_lines_and_specks_are_not_digits(digits):
     assert_found(layout, boxes)
 
 
+def test_rules_joined_into_one_component_are_each_erased(digits):
+    """Ruled lines that meet the page's dark edge (or a digit across two of them) form one component
+    as wide and tall as the page; each rule is still found and erased, and the digits read."""
+    ink, boxes = page_of(digits, [(4, 80, 80), (3, 200, 240), (2, 500, 400)])
+    for y0, y1 in ((143, 133), (303, 306), (463, 478)):  # tilted both ways, as perspective makes them
+        cv2.line(ink, (0, y0), (899, y1), 0.5, 2, cv2.LINE_AA)
+    ink[:, 880:] = 1.0  # the page's edge, beyond it the dark table: it joins every rule
+    layout = segment.find_digits(paper(ink))
+    assert_found(layout, boxes)
+    assert layout.text_shape == [[4], [3], [2]]
+
+
+def test_a_long_steep_stroke_is_no_digit(digits):
+    """A thin shadow edge or a line drawn across the page at 30 degrees: erased, not read."""
+    ink, boxes = page_of(digits, [(3, 80, 60), (2, 600, 380)])
+    cv2.line(ink, (380, 470), (880, 180), 0.8, 9, cv2.LINE_AA)
+    layout = segment.find_digits(paper(ink))
+    assert_found(layout, boxes)
+
+
 def test_broken_stroke_is_merged(digits):
     images, _ = digits
     ink, boxes = page_of(digits, [(3, 80, 100)])
