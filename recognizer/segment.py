@@ -328,10 +328,10 @@ def rule_lines(own: np.ndarray, min_length: float) -> list[tuple[float, float, f
     if len(lengths) < min_length:
         return []
     thickness = float(np.percentile(lengths, 25))  # the line alone; digits/margins are thicker
-    thin = lengths <= thickness * 1.5 + 1
-    x, yc, run = cols[thin].astype(float), (starts[thin] + ends[thin] - 1) / 2.0, lengths[thin]
     if bw < RULE_ASPECT * thickness:
         return []
+    thin = lengths <= thickness * 1.5 + 1
+    x, yc, run = cols[thin].astype(float), (starts[thin] + ends[thin] - 1) / 2.0, lengths[thin]
     slopes = np.linspace(-MAX_RULE_SLOPE, MAX_RULE_SLOPE, 2 * int(MAX_RULE_SLOPE / RULE_SLOPE_STEP) + 1)
     width = max(2.0, thickness)  # vote bins: a line's crossings share one offset within this
     lines = []
