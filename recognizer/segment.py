@@ -67,6 +67,9 @@ RULE_ASPECT = 25  # and is this many times longer than thick; a 7's bar on a can
 MAX_RULE_SLOPE = 0.2  # rules tilt at most ~11 degrees (a photo's perspective included)
 RULE_SLOPE_STEP = 0.005  # slopes tried when looking for rules: 0.5 px over 100 columns
 RULE_VOTERS = 1500  # at most this many column runs vote for a line's slope and offset (speed)
+RULE_WOBBLE = 0.12  # a rule is ruler-straight: its crossings stray from the fit by at most this
+RULE_LENGTH = 40  # share of its thickness (or 1 px), and it is this many times longer than thick;
+# a big digit's bar or base photographed filling the frame (a 2, a 7 in a thin pen) is neither
 MARGIN_FRACTION = 0.5  # edge-touching blobs longer than this fraction of the side are not writing
 MARGIN_ASPECT = 4  # ... or this elongated: a wedge of table in a corner (a lone 1 is thinner only upright)
 MARGIN_CONTACT = 0.5  # ... or lying along the edge for this share of its longer side (a 1's foot is short)
@@ -317,7 +320,8 @@ def rule_lines(own: np.ndarray, min_length: float) -> list[tuple[float, float, f
     Every column's runs of ink are cut out; the thin ones (a rule's crossing, not a digit's
     upright stroke) vote, Hough-style, for the straight lines through them. The line with the
     most votes is fitted, its runs are taken away, and the next one is looked for, until no line
-    crosses at least `min_length` columns. A line that is not straight is a scribble, not a rule.
+    crosses at least `min_length` columns. Only ruler-straight lines much longer than thick are
+    rules (RULE_WOBBLE, RULE_LENGTH): a hand-drawn bar wobbles, and is short for its pen.
     """
     bh, bw = own.shape
     columns = np.zeros((bw, bh + 2), np.int8)  # one row per column, zero-padded at both ends
@@ -354,8 +358,11 @@ def rule_lines(own: np.ndarray, min_length: float) -> list[tuple[float, float, f
         if np.unique(x[on]).size < min_length:
             break  # not straight: a long scribble, not a rule
         slope, offset = np.polyfit(x[on], yc[on], 1)  # refit without stray columns
-        lines.append((float(slope), float(offset), float(np.median(run[on]))))
-        x, yc, run = x[~on], yc[~on], run[~on]
+        line_thickness = float(np.median(run[on]))
+        wobble = float(np.sqrt(np.mean((yc[on] - (slope * x[on] + offset)) ** 2)))
+        if wobble <= max(1.0, RULE_WOBBLE * line_thickness) and np.ptp(x[on]) >= RULE_LENGTH * line_thickness:
+            lines.append((float(slope), float(offset), line_thickness))
+        x, yc, run = x[~on], yc[~on], run[~on]  # a hand-drawn bar is taken away too, not erased
     return lines
 
 

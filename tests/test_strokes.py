@@ -177,3 +177,23 @@ def test_render_for_reading_is_the_canvas_at_read_scale():
     assert image.shape == (round(h * st.READ_SCALE), round(w * st.READ_SCALE))
     ys, xs = np.nonzero(image > 127)
     assert abs(xs.mean() / st.READ_SCALE - 110) < 3 and abs(ys.mean() / st.READ_SCALE - 140) < 3
+
+
+@needs_unipen
+def test_a_big_digit_filling_the_photo_keeps_its_bar():
+    """A 2's base or a 7's bar, photographed large in a thin pen, is long and nearly straight, but
+    it wobbles as a hand does: no rule (segment.rule_lines) is found in it."""
+    import cv2
+
+    from recognizer import segment
+
+    u = st.load_unipen()
+    picks = [j for j in range(len(u)) if u.labels[j] in (2, 7)][:30]
+    for j in picks:
+        strokes = u.strokes(j)
+        k = 250 / max(float(np.ptp(np.vstack(strokes)[:, 1])), 1.0)
+        ink = st.render_strokes([s * k + (60, 25) for s in strokes], (400, 300), pen_width=5) > 127
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8))
+        big = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        x, y, w, h = stats[big, :4]
+        assert segment.rule_lines(labels[y : y + h, x : x + w] == big, 0.3 * 400) == [], j
