@@ -67,9 +67,10 @@ RULE_ASPECT = 25  # and is this many times longer than thick; a 7's bar on a can
 MAX_RULE_SLOPE = 0.2  # rules tilt at most ~11 degrees (a photo's perspective included)
 RULE_SLOPE_STEP = 0.005  # slopes tried when looking for rules: 0.5 px over 100 columns
 RULE_VOTERS = 1500  # at most this many column runs vote for a line's slope and offset (speed)
-RULE_WOBBLE = 0.12  # a rule is ruler-straight: its crossings stray from the fit by at most this
-RULE_LENGTH = 40  # share of its thickness (or 1 px), and it is this many times longer than thick;
-# a big digit's bar or base photographed filling the frame (a 2, a 7 in a thin pen) is neither
+RULE_WOBBLE = 0.12  # a rule is ruler-straight: its crossings' RMS distance from the fit is at most
+# this share of its thickness (or 1 px) ...
+RULE_LENGTH = 40  # ... and it is this many times longer than thick; a big digit's bar or base
+# photographed filling the frame (a 2, a 7 in a thin pen) wobbles and is short for its pen
 MARGIN_FRACTION = 0.5  # edge-touching blobs longer than this fraction of the side are not writing
 MARGIN_ASPECT = 4  # ... or this elongated: a wedge of table in a corner (a lone 1 is thinner only upright)
 MARGIN_CONTACT = 0.5  # ... or lying along the edge for this share of its longer side (a 1's foot is short)
