@@ -140,7 +140,8 @@ def _model(g: _Graph, name: str, inputs: list, outputs: list, props: dict[str, s
     return onnx_model
 
 
-def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False) -> onnx.ModelProto:
+def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False,
+                  strokes: bool = False) -> onnx.ModelProto:
     """Translate a Sequential Keras CNN (see cnn.build_model) to an ONNX model."""
     layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
     g = _Graph()
@@ -163,7 +164,7 @@ def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False) -> onnx
             helper.make_tensor_value_info("single", TensorProto.FLOAT, ["N"]),
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", "K"]),
         ],
-        {"deskew": "1" if deskew else "0"},  # the input convention
+        {"deskew": "1" if deskew else "0", "strokes": "1" if strokes else "0"},  # the input convention
     )
 
 
@@ -187,8 +188,10 @@ def crnn_to_onnx(model) -> onnx.ModelProto:
     )
 
 
-def save_onnx(model, path: str | Path, temperature: float = 1.0, deskew: bool = False) -> Path:
-    """Export `model` to `path` and return the path; `deskew`: it was trained on deskewed digits."""
+def save_onnx(model, path: str | Path, temperature: float = 1.0, deskew: bool = False,
+              strokes: bool = False) -> Path:
+    """Export `model` to `path` and return the path; `deskew`, `strokes`: it was trained on
+    deskewed digits, on digits redrawn with one pen (its inputs must be made so too)."""
     path = Path(path)
-    onnx.save(keras_to_onnx(model, temperature, deskew), str(path))
+    onnx.save(keras_to_onnx(model, temperature, deskew, strokes), str(path))
     return path

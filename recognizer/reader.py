@@ -62,7 +62,7 @@ class Recognizer:
         if self.input_size == preprocess.SVC_SIZE:
             return preprocess.batch_to_8x8(images)
         batch = preprocess.batch_to_mnist(images)
-        return preprocess.batch_deskew(batch) if self.backend.deskew else batch
+        return self.backend.adapt(batch)
 
     def predict_proba(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """(N, 10) class probabilities for N digit images (any size, either polarity)."""

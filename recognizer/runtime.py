@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .preprocess import batch_deskew
+from .preprocess import batch_deskew, batch_normalize_strokes
 
 THREADS = 1  # one digit or a few: a second thread costs more in hand-over than it saves
 WIDE_THREADS = 2  # batches of at least WIDE_BATCH digits (a page, a batch of 64) use both cores;
@@ -67,9 +67,15 @@ class OnnxCnn(_Readings):
         self.session = _session(path, threads, spin)
         meta = self.session.get_modelmeta().custom_metadata_map
         self.deskew = meta.get("deskew") == "1"  # trained on deskewed digits: deskew its inputs too
+        self.strokes = meta.get("strokes") == "1"  # trained on digits redrawn with one pen: so too
         self._wide = None  # the two-thread session, made at the first large batch
         self.outputs = {o.name for o in self.session.get_outputs()}
         self._inspect = None  # a session that also returns inner tensors, made when first asked
+
+    def adapt(self, batch: np.ndarray) -> np.ndarray:
+        """A batch as `to_mnist` makes it, made as this model was trained to see it."""
+        batch = batch_deskew(batch) if self.deskew else batch
+        return batch_normalize_strokes(batch) if self.strokes else batch
 
     def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
         """The named outputs ("probs", "single", "logits"; or inner "features", "conv1") for a
@@ -102,7 +108,6 @@ class OnnxEnsemble(_Readings):
     Inner tensors (the app's I view, the report's projection) are the first member's.
     """
 
-    deskew = False  # inputs arrive as `to_mnist` makes them; a member trained deskewed deskews its own
 
     def __init__(self, members: list[OnnxCnn]) -> None:
         self.members = members
@@ -111,10 +116,13 @@ class OnnxEnsemble(_Readings):
     def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
         first = self.members[0]
         if not set(outputs) <= first.outputs:
-            return first.run(batch_deskew(batch) if first.deskew else batch, outputs)
-        deskewed = batch_deskew(batch) if any(m.deskew for m in self.members) else batch
-        each = [m.run(deskewed if m.deskew else batch, outputs) for m in self.members]
+            return first.run(first.adapt(batch), outputs)
+        each = [m.run(m.adapt(batch), outputs) for m in self.members]
         return [np.mean([result[k] for result in each], axis=0) for k in range(len(outputs))]
+
+    def adapt(self, batch: np.ndarray) -> np.ndarray:
+        """Inputs arrive as `to_mnist` makes them; each member adapts its own (see `run`)."""
+        return batch
 
     def inspector(self):
         return self.members[0].inspector()

@@ -42,7 +42,6 @@ def fit_svc(x: np.ndarray | None = None, y: np.ndarray | None = None):
 class SvcBaseline:
     """(N, 8, 8) float batches in 0..16 -> class probabilities."""
 
-    deskew = False  # its 8x8 inputs are made by `to_8x8`, never deskewed
     rejects = False  # no "not one digit" class: its confidence cannot tell one digit from two
 
     def __init__(self, model=None) -> None:

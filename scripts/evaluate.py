@@ -210,7 +210,6 @@ def ablation_table(path: Path) -> list[str]:
 def member_table(models_dir: Path, sets: dict, prepare) -> list[str]:
     """Each ensemble member's training options and its accuracy on every set, alone (the inputs
     are prepared once, as `Recognizer.predict` would prepare them for each member)."""
-    from recognizer.preprocess import batch_deskew
     from recognizer.runtime import OnnxCnn
 
     inputs = {name: (prepare(x), y) for name, (x, y) in sets.items()}
@@ -220,7 +219,7 @@ def member_table(models_dir: Path, sets: dict, prepare) -> list[str]:
     for member in ENSEMBLE:
         meta = json.loads((models_dir / member).with_suffix(".json").read_text())
         graph = OnnxCnn(models_dir / member)
-        accs = [float((graph.predict_proba(batch_deskew(b) if graph.deskew else b).argmax(1) == y).mean())
+        accs = [float((graph.predict_proba(graph.adapt(b)).argmax(1) == y).mean())
                 for b, y in inputs.values()]
         fill = meta["augment"].get("box_fill_prob", 0.0)
         edges = meta["augment"].get("neighbour_prob", 0.0)  # absent in runs made before the option

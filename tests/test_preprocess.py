@@ -140,3 +140,38 @@ def test_batch_deskew_equals_one_by_one_and_uprights_a_slanted_stroke(mnist):
     cv2.line(slanted[0], (9, 24), (19, 4), 1.0, 2)  # a 1 leaning right
     cols = np.flatnonzero(batch_deskew(slanted)[0].max(axis=0) > 0.5)
     assert np.ptp(cols) <= 4  # now (nearly) vertical
+
+
+def test_thinning_leaves_a_one_pixel_connected_skeleton():
+    from recognizer.preprocess import thin
+
+    bars = np.zeros((2, 40, 40), bool)
+    bars[0, 10:17, 5:35] = True  # a bar 7 px thick
+    cv2.circle(bars[1].view(np.uint8), (20, 20), 12, 1, 5)  # a ring 5 px thick
+    bar, ring = thin(bars)
+    assert bar.sum(axis=0)[10:30].max() == 1 and bar.any(axis=0)[10:30].all()  # one pixel per column
+    assert cv2.connectedComponents(ring.astype(np.uint8))[0] == 2  # still one closed curve
+    assert ring[20, 20] == 0 and (ring & bars[1]).sum() == ring.sum()  # within the ring's ink
+
+
+def test_redrawn_strokes_have_one_width_whatever_the_pen():
+    from recognizer.preprocess import STROKE_PX, batch_normalize_strokes, batch_to_mnist
+
+    drawn = []
+    for pen in (3, 8, 14):  # a fine pen, a marker, a brush on a 200 px canvas
+        canvas = np.zeros((200, 200), np.uint8)
+        cv2.line(canvas, (60, 40), (140, 40), 255, pen)
+        cv2.line(canvas, (140, 40), (80, 170), 255, pen)  # a 7
+        drawn.append(canvas)
+    before = batch_to_mnist(np.stack(drawn))
+    after = batch_normalize_strokes(before)
+    widths = [2 * (d > 0.5).sum() / _outline(d > 0.5) for d in after]
+    assert max(widths) - min(widths) < 0.3 and abs(np.mean(widths) - STROKE_PX / 2) < 0.8
+    spread = [2 * (d > 0.5).sum() / _outline(d > 0.5) for d in before]
+    assert max(spread) - min(spread) > 0.7  # the pens did differ before
+    assert batch_normalize_strokes(np.zeros((2, 28, 28), np.float32)).max() == 0  # nothing to draw
+
+
+def _outline(mask: np.ndarray) -> float:
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    return float(sum(cv2.arcLength(c, True) for c in contours))
