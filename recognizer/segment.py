@@ -75,6 +75,7 @@ MARGIN_FRACTION = 0.5  # edge-touching blobs longer than this fraction of the si
 MARGIN_ASPECT = 4  # ... or this elongated: a wedge of table in a corner (a lone 1 is thinner only upright)
 MARGIN_CONTACT = 0.5  # ... or lying along the edge for this share of its longer side (a 1's foot is short)
 TABLE_REACH = 1.0  # a blob this many digit heights from the image edge may be the page's own edge ...
+TABLE_REACH_CORNER = 3.0  # ... or this many, when it touches another edge and only table lies between
 TABLE_STEP = 0.2  # ... when the ground just beyond it differs this much from the paper on its inner side
 TABLE_BAND = 0.15  # width of the bands compared, in digit heights
 MIN_DIGIT_PX = 6  # components shorter than this (working pixels) are never digits
@@ -412,27 +413,41 @@ def beyond_page(box: Box, gray: np.ndarray, digit_h: float, dark: bool = True) -
 
     Both bands are `TABLE_BAND` digit heights wide; the inner one's paper level is a high
     percentile for dark ink (a low one for light ink): a neighbour's strokes are not ground.
+    A blob touching one image edge (the sliver where a page's slanted border leaves the frame)
+    may lie up to `TABLE_REACH_CORNER` digit heights from another; the whole stretch between
+    them must then be table, its most paper-like part too.
     """
     x, y, w, h = box
     rows, cols = gray.shape
-    reach, band = TABLE_REACH * digit_h, max(3, round(TABLE_BAND * digit_h))
     right, bottom = cols - x - w, rows - y - h
-    strips = []  # (just beyond the blob towards the edge, just inside it)
+    corner = min(x, y, right, bottom) == 0
+    reach = (TABLE_REACH_CORNER if corner else TABLE_REACH) * digit_h
+    near, band = TABLE_REACH * digit_h, max(3, round(TABLE_BAND * digit_h))
+    strips = []  # (beyond the blob towards the edge, just inside it, the stretch reaches the edge)
     if 2 <= x <= reach:
-        strips.append((gray[y : y + h, max(0, x - band) : x], gray[y : y + h, x + w : x + w + band]))
+        beyond = x if x > near else band
+        strips.append((gray[y : y + h, max(0, x - beyond) : x], gray[y : y + h, x + w : x + w + band],
+                       x > near))
     if 2 <= right <= reach:
-        strips.append((gray[y : y + h, x + w : x + w + band], gray[y : y + h, max(0, x - band) : x]))
+        beyond = right if right > near else band
+        strips.append((gray[y : y + h, x + w : x + w + beyond], gray[y : y + h, max(0, x - band) : x],
+                       right > near))
     if 2 <= y <= reach:
-        strips.append((gray[max(0, y - band) : y, x : x + w], gray[y + h : y + h + band, x : x + w]))
+        beyond = y if y > near else band
+        strips.append((gray[max(0, y - beyond) : y, x : x + w], gray[y + h : y + h + band, x : x + w],
+                       y > near))
     if 2 <= bottom <= reach:
-        strips.append((gray[y + h : y + h + band, x : x + w], gray[max(0, y - band) : y, x : x + w]))
+        beyond = bottom if bottom > near else band
+        strips.append((gray[y + h : y + h + beyond, x : x + w], gray[max(0, y - band) : y, x : x + w],
+                       bottom > near))
     if not strips:
         return False
     sign = 1.0 if dark else -1.0  # below: "darker" means further towards the ink's side of the paper
     own = sign * float(np.percentile(gray[y : y + h, x : x + w], 5 if dark else 95))
-    for outside, inside in strips:
+    for outside, inside, whole in strips:
         if outside.size and inside.size:
-            out = sign * float(np.median(outside))
+            level = (90 if dark else 10) if whole else 50  # the stretch's most paper-like part
+            out = sign * float(np.percentile(outside, level))
             inn = sign * float(np.percentile(inside, 90 if dark else 10))
             step = TABLE_STEP * max(abs(out), abs(inn), 1.0)
             if inn - out > step and own - out > -step:  # a table beyond, and the blob no inkier than it
