@@ -248,7 +248,9 @@ def batch_normalize_strokes(batch: np.ndarray, chunk: int = 2048) -> np.ndarray:
 
     Pens differ between writers, scanners and the app (a fine pen, a marker, a 16x16 scan's
     blocky strokes); a model that only ever sees one width cannot be misled by it. A model
-    trained so says it in its ONNX metadata and its inputs are normalized the same way.
+    trained so says it in its ONNX metadata and its inputs are normalized the same way. No
+    shipped model is: a bold digit whose loop is filled thins to a line, and such a model made
+    three times the validation errors (reports/HISTORY.md, "Stroke-width normalization").
     """
     n, h, w = batch.shape
     out = np.zeros_like(batch, dtype=np.float32)

@@ -108,7 +108,6 @@ class OnnxEnsemble(_Readings):
     Inner tensors (the app's I view, the report's projection) are the first member's.
     """
 
-
     def __init__(self, members: list[OnnxCnn]) -> None:
         self.members = members
         self.path = members[0].path

@@ -31,18 +31,19 @@ SHIPPED = AugmentConfig()  # what scripts/train_cnn.py uses
 STYLED = replace(SHIPPED, neighbour_prob=0.0)  # the shipped set before neighbour edges were added
 NO_STYLES = replace(STYLED, slash_zero_prob=0.0, flag_one_prob=0.0)
 BASE = replace(NO_STYLES, stretch=0.0, lowres_prob=0.0)  # affine + elastic + thickness
-VARIANTS = {  # name: (augmentation, deskew, reject-class share)
-    "plain": (AugmentConfig.none(), False, 0.0),
-    "affine": (replace(BASE, elastic_prob=0.0, thickness_prob=0.0), False, 0.0),
-    "affine+elastic": (replace(BASE, thickness_prob=0.0), False, 0.0),
-    "affine+elastic+thickness": (BASE, False, 0.0),
-    "+stretch": (replace(BASE, stretch=SHIPPED.stretch), False, 0.0),
-    "+lowres": (replace(BASE, lowres_prob=SHIPPED.lowres_prob), False, 0.0),
-    "+stretch+lowres": (NO_STYLES, False, 0.0),
-    "+stretch+lowres+styles": (STYLED, False, 0.0),
-    "+styles+reject": (STYLED, False, REJECT_SHARE),
-    "+styles+reject+deskew": (STYLED, True, REJECT_SHARE),
-    "+styles+reject+neighbours": (SHIPPED, False, REJECT_SHARE),
+VARIANTS = {  # name: (augmentation, deskew, reject-class share, strokes redrawn with one pen)
+    "plain": (AugmentConfig.none(), False, 0.0, False),
+    "affine": (replace(BASE, elastic_prob=0.0, thickness_prob=0.0), False, 0.0, False),
+    "affine+elastic": (replace(BASE, thickness_prob=0.0), False, 0.0, False),
+    "affine+elastic+thickness": (BASE, False, 0.0, False),
+    "+stretch": (replace(BASE, stretch=SHIPPED.stretch), False, 0.0, False),
+    "+lowres": (replace(BASE, lowres_prob=SHIPPED.lowres_prob), False, 0.0, False),
+    "+stretch+lowres": (NO_STYLES, False, 0.0, False),
+    "+stretch+lowres+styles": (STYLED, False, 0.0, False),
+    "+styles+reject": (STYLED, False, REJECT_SHARE, False),
+    "+styles+reject+deskew": (STYLED, True, REJECT_SHARE, False),
+    "+styles+reject+neighbours": (SHIPPED, False, REJECT_SHARE, False),
+    "+styles+reject+neighbours+strokes": (SHIPPED, False, REJECT_SHARE, True),
 }
 SETS = ("usps_train", "usps", "semeion", "unipen")
 
@@ -65,11 +66,11 @@ def main() -> None:
     out_path = Path(args.out)
     results = json.loads(out_path.read_text()) if out_path.exists() else {}
     for name in args.only or list(VARIANTS):
-        cfg, use_deskew, reject_share = VARIANTS[name]
+        cfg, use_deskew, reject_share, strokes = VARIANTS[name]
         started = time.time()
         work = Path(args.work) / "".join(c if c.isalnum() else "_" for c in name)
         record = train(work, epochs=args.epochs, limit=args.limit, augment=cfg, deskew=use_deskew, seed=0,
-                       reject_share=reject_share)
+                       reject_share=reject_share, strokes=strokes)
         rec = Recognizer.load(work / "cnn.onnx")
         row = {"mnist_holdout": record["holdout_accuracy"], "mnist_test": record["test_accuracy"]}
         row.update({s: round(score(rec, *eval_sets[s]), 5) for s in SETS})
@@ -79,10 +80,10 @@ def main() -> None:
         out_path.parent.mkdir(parents=True, exist_ok=True)
         ordered = {k: results[k] for k in VARIANTS if k in results}
         out_path.write_text(json.dumps({"epochs": args.epochs, "limit": args.limit, **ordered}, indent=2))
-    print(f"{'variant':<28}" + "".join(f"{k:>14}" for k in ("mnist_holdout", "mnist_test", *SETS)))
+    print(f"{'variant':<36}" + "".join(f"{k:>14}" for k in ("mnist_holdout", "mnist_test", *SETS)))
     for name, row in results.items():
         if isinstance(row, dict):
-            print(f"{name:<28}" + "".join(f"{row[k]:>14.4f}" for k in ("mnist_holdout", "mnist_test", *SETS)))
+            print(f"{name:<36}" + "".join(f"{row[k]:>14.4f}" for k in ("mnist_holdout", "mnist_test", *SETS)))
 
 
 if __name__ == "__main__":
