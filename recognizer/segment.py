@@ -244,9 +244,9 @@ def ink_layer(gray: np.ndarray, paper: float | None = None, dark: bool | None = 
     return np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
 
 
-def label_ink(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Hysteresis in one labelling pass: (labels, stats, keep) where keep[label] marks components
-    above the low threshold that reach the strong-ink level somewhere."""
+def label_ink(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Hysteresis in one labelling pass: (labels, stats, keep, strong) where keep[label] marks
+    components above the low threshold that reach the `strong` ink level somewhere."""
     sample = ink[::3, ::3]
     mid = float(np.median(sample))
     sigma = 1.4826 * float(np.median(np.abs(sample - mid)))
@@ -257,12 +257,12 @@ def label_ink(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     keep = np.zeros(n, bool)
     keep[labels[ink > strong]] = True
     keep[0] = False
-    return labels, stats, keep
+    return labels, stats, keep, strong
 
 
 def binarize(ink: np.ndarray) -> np.ndarray:
     """Hysteresis: pixels above INK_LOW, in components that reach the strong-ink level somewhere."""
-    labels, _, keep = label_ink(ink)
+    labels, _, keep, _ = label_ink(ink)
     return keep[labels].view(np.uint8)
 
 
@@ -941,13 +941,14 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     paper = flat_background(gray)
     dark = ink_is_dark(gray, paper)
     ink = ink_layer(gray, paper, dark)
-    labels, stats, keep = label_ink(ink)
+    labels, stats, keep, strong = label_ink(ink)
     if (keep & (stats[:, cv2.CC_STAT_WIDTH] >= RULE_MIN_FRACTION * ink.shape[1])).any():
         mask = keep[labels].view(np.uint8)
         cleaned = remove_rules(mask)
-        if cleaned is not mask:  # lines were erased: label what is left
-            _, labels, stats = _label(cleaned)
-            keep = np.ones(len(stats), bool)
+        if cleaned is not mask:  # lines were erased: label what is left, and what reaches strong ink
+            _, labels, stats = _label(cleaned)  # (a faint shadow that touched a rule no longer does)
+            keep = np.zeros(len(stats), bool)
+            keep[labels[ink > strong]] = True
             keep[0] = False
     boxes = [(int(a), int(b), int(c), int(d)) for a, b, c, d in stats[1:, :4]]
     contact = edge_contact(labels, stats)

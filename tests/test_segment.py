@@ -372,6 +372,16 @@ def test_the_page_edge_leaving_the_frame_away_from_a_corner_is_not_a_1(mnist, us
     assert len(found) == len(page.boxes)
 
 
+def test_a_faint_shadow_that_touched_a_ruled_line_is_no_digit_once_the_line_is_erased(cnn, mnist, usps):
+    """A narrow shadow across a ruled page is faint "ink", and joined to a rule it passed the
+    hysteresis (the rule is strong ink). Erasing the rule left it alone, still kept, read as a
+    2 as big as two digits (a validation page of `benchmark_read.py`)."""
+    page = validation_page(mnist, usps, "hard", 6)
+    found = [d.box for d in cnn.read(page.image).digits]
+    assert not [b for b in found if iou(b, (470, 429, 161, 98)) > 0.3]
+    assert len([b for b in found if b[1] < 620]) == len(page.boxes)  # the two lines' digits, each once
+
+
 def test_a_digit_written_up_to_the_page_edge_is_kept(digits):
     """Right beyond the digit is table, as beyond the sliver, but its ink is far darker than it."""
     ink, boxes = page_of(digits, [(2, 790, 200)], size=(900, 500))  # 26 px from the image edge
