@@ -58,8 +58,6 @@ NOISE_SIGMAS_HIGH = 10.0  # and the strong level this many (noisy photos raise b
 MIN_SIDE = 96  # tiny images (a lone 28x28 digit) are upscaled so strokes survive the morphology
 BACKGROUND_SCALE = 4  # estimate paper/light on a 1/4 image: light varies slowly, 16x fewer pixels
 BACKGROUND_KERNEL = 1 / 25  # paper estimate window, fraction of the longer side: wider than any stroke
-SHADOW_WINDOW = 4.0  # the second paper estimate's window, in pen widths (`follow_shadows`) ...
-PEN_SAMPLE = 0.25  # ... the pen measured on blobs no larger than this share of the image's sides
 FLAT_SHARE = 0.5  # one exact grey level on most pixels: a digital canvas, whose paper needs no estimate
 INK_LOW = 0.14  # hysteresis low threshold on ink strength: keeps faint anti-aliased edges of strokes
 INK_HIGH = 0.3  # a component needs some pixels this strong: sensor noise and paper texture never are
@@ -213,15 +211,13 @@ def flat_background(gray: np.ndarray) -> float | None:
     return float(peak) if counts[peak] > FLAT_SHARE * levels.size else None
 
 
-def ink_layer(gray: np.ndarray, paper: float | None = None, dark: bool | None = None,
-              window: int | None = None) -> np.ndarray:
+def ink_layer(gray: np.ndarray, paper: float | None = None, dark: bool | None = None) -> np.ndarray:
     """Ink strength 0..1 per pixel with the paper and its uneven light divided out.
 
     The background (paper under its light) is what a max filter wider than any stroke leaves;
     light multiplies reflectance, so dark ink is 1 - gray/background. Bright ink on a dark canvas
     is the difference over the remaining range. `paper` (`flat_background`) and `dark`
-    (`ink_is_dark`) are measured here unless the caller has them; `window` (pixels) overrides
-    the paper estimate's window (see `follow_shadows`).
+    (`ink_is_dark`) are measured here unless the caller has them.
     """
     h, w = gray.shape
     gray = cv2.GaussianBlur(gray, (3, 3), 0)  # sensor/JPEG noise down ~2x, strokes keep their core
@@ -233,7 +229,7 @@ def ink_layer(gray: np.ndarray, paper: float | None = None, dark: bool | None = 
         dark = ink_is_dark(gray, paper)
     factor = BACKGROUND_SCALE if min(h, w) >= 8 * BACKGROUND_SCALE else 1
     small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
-    k = max(3, int((window or max(h, w) * BACKGROUND_KERNEL) / factor) | 1)
+    k = max(3, int(max(h, w) * BACKGROUND_KERNEL / factor) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     op = cv2.MORPH_CLOSE if dark else cv2.MORPH_OPEN  # closing removes dark strokes, opening bright
     # no smoothing after the closing: it keeps a shadow's edge sharp, a blur would make it ink
@@ -246,27 +242,6 @@ def ink_layer(gray: np.ndarray, paper: float | None = None, dark: bool | None = 
     else:
         ink = (gray - background) / np.maximum(255.0 - background, 32.0)
     return np.clip(ink, 0.0, 1.0, out=ink).astype(np.float32, copy=False)
-
-
-def stroke_width(mask: np.ndarray) -> float:
-    """The pen's width, from twice the median distance to the background along the strokes'
-    ridges (1-3 px over it: a pixel next to the background counts 1)."""
-    dist = cv2.distanceTransform(mask.view(np.uint8), cv2.DIST_L2, 3)
-    ridge = (dist > 0) & (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8)))
-    return 2.0 * float(np.median(dist[ridge])) if ridge.any() else 0.0
-
-
-def follow_shadows(gray: np.ndarray, ink: np.ndarray, mask: np.ndarray, dark: bool) -> np.ndarray:
-    """Ink measured again against a paper estimate only a few pen widths wide, where that is
-    narrower than the first: a narrow shadow across a page (a pen's, a stick's) is wider than
-    any stroke but narrower than the first window, which left its middle as faint "ink" that
-    joined the digits it crossed into one blob. The narrower estimate follows it; the strokes,
-    narrower still, are unchanged (the minimum of the two inks is kept)."""
-    pen = stroke_width(mask)
-    window = SHADOW_WINDOW * pen
-    if pen <= 0 or window >= max(gray.shape) * BACKGROUND_KERNEL:
-        return ink
-    return np.minimum(ink, ink_layer(gray, None, dark, window=window))
 
 
 def label_ink(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -967,11 +942,6 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     dark = ink_is_dark(gray, paper)
     ink = ink_layer(gray, paper, dark)
     labels, stats, keep, strong = label_ink(ink)
-    small = (stats[:, cv2.CC_STAT_WIDTH] <= PEN_SAMPLE * ink.shape[1]) & (
-        stats[:, cv2.CC_STAT_HEIGHT] <= PEN_SAMPLE * ink.shape[0])
-    if paper is None and (keep & ~small).any():  # a photo with a blob too big for writing
-        ink = follow_shadows(gray, ink, (keep & small)[labels], dark)
-        labels, stats, keep, strong = label_ink(ink)
     if (keep & (stats[:, cv2.CC_STAT_WIDTH] >= RULE_MIN_FRACTION * ink.shape[1])).any():
         mask = keep[labels].view(np.uint8)
         cleaned = remove_rules(mask)

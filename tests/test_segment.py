@@ -382,26 +382,6 @@ def test_a_faint_shadow_that_touched_a_ruled_line_is_no_digit_once_the_line_is_e
     assert len([b for b in found if b[1] < 620]) == len(page.boxes)  # the two lines' digits, each once
 
 
-def test_a_narrow_shadow_is_followed_by_a_paper_estimate_a_few_pen_widths_wide(cnn, mnist, usps):
-    """The same page: a speck of dirt inside the narrow shadow grew, with the shadow's faint "ink"
-    around it, into a "1" three digits wide. The paper estimate, 48 px wide on this page, left
-    the middle of the shadow as ink; measured again over 4 pen widths it follows the shadow."""
-    page = validation_page(mnist, usps, "hard", 6)
-    assert not [s.box for s in segment.find_digits(page.image).segments if s.box[1] > 620]
-    assert cnn.read(page.image).text == page.text
-
-
-def test_the_pen_width_is_measured_along_the_strokes():
-    widths = []
-    for pen in (3, 7, 15):
-        mask = np.zeros((300, 400), np.uint8)
-        for x in range(40, 360, 40):
-            cv2.line(mask, (x, 40), (x + 10, 140), 1, pen)
-        cv2.circle(mask, (200, 220), 40, 1, pen)
-        widths.append(segment.stroke_width(mask))
-    assert all(pen <= w <= pen + 3 for pen, w in zip((3, 7, 15), widths, strict=True))
-
-
 def test_a_digit_written_up_to_the_page_edge_is_kept(digits):
     """Right beyond the digit is table, as beyond the sliver, but its ink is far darker than it."""
     ink, boxes = page_of(digits, [(2, 790, 200)], size=(900, 500))  # 26 px from the image edge
