@@ -13,11 +13,14 @@ outputs because ONNX Runtime then must keep them, unfused: that cost 64 digits 1
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from .preprocess import ADAPTATIONS
 
 OPSET = 17
 
@@ -140,8 +143,7 @@ def _model(g: _Graph, name: str, inputs: list, outputs: list, props: dict[str, s
     return onnx_model
 
 
-def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False,
-                  strokes: bool = False) -> onnx.ModelProto:
+def keras_to_onnx(model, temperature: float = 1.0, convention: Sequence[str] = ()) -> onnx.ModelProto:
     """Translate a Sequential Keras CNN (see cnn.build_model) to an ONNX model."""
     layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
     g = _Graph()
@@ -164,7 +166,7 @@ def keras_to_onnx(model, temperature: float = 1.0, deskew: bool = False,
             helper.make_tensor_value_info("single", TensorProto.FLOAT, ["N"]),
             helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", "K"]),
         ],
-        {"deskew": "1" if deskew else "0", "strokes": "1" if strokes else "0"},  # the input convention
+        {name: "1" if name in convention else "0" for name in ADAPTATIONS},  # the input convention
     )
 
 
@@ -188,10 +190,9 @@ def crnn_to_onnx(model) -> onnx.ModelProto:
     )
 
 
-def save_onnx(model, path: str | Path, temperature: float = 1.0, deskew: bool = False,
-              strokes: bool = False) -> Path:
-    """Export `model` to `path` and return the path; `deskew`, `strokes`: it was trained on
-    deskewed digits, on digits redrawn with one pen (its inputs must be made so too)."""
+def save_onnx(model, path: str | Path, temperature: float = 1.0, convention: Sequence[str] = ()) -> Path:
+    """Export `model` to `path` and return the path; `convention`: the steps of
+    `preprocess.ADAPTATIONS` its training inputs went through (its inputs must be made so too)."""
     path = Path(path)
-    onnx.save(keras_to_onnx(model, temperature, deskew, strokes), str(path))
+    onnx.save(keras_to_onnx(model, temperature, convention), str(path))
     return path

@@ -8,7 +8,7 @@ sends MNIST itself through the same function, so the model never sees two conven
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -201,6 +201,48 @@ def batch_deskew(batch: np.ndarray) -> np.ndarray:
     return out
 
 
+MOMENT_SPAN = 3.6  # moment normalization: the digit's extent is this many standard deviations of its ink
+MOMENT_ARAN = True  # the aspect ratio mapped as sqrt(sin(pi / 2 * r)); False: kept
+
+
+def batch_moment_normalize(batch: np.ndarray) -> np.ndarray:
+    """Place and size every digit of a (N, 28, 28) batch by its ink's moments, not its bounding box.
+
+    The bounding box that `to_mnist` fits into 20 px is set by the outermost pixel: a 1's long
+    lead-in flag, a 7's tail or a speck left by the cut shrinks the rest of the digit. Moment
+    normalization (Liu et al., "Handwritten digit recognition: benchmarking of state-of-the-art
+    techniques", 2003) centres the ink's centroid and scales MOMENT_SPAN standard deviations of
+    it, each axis on its own, to the 20 px box; the aspect ratio r (short / long) becomes
+    sqrt(sin(pi / 2 * r)), so a 1 is widened but stays narrow. Ink beyond the span may leave
+    the frame. A model trained so says it in its ONNX metadata and its inputs are made so too.
+    """
+    n, h, w = batch.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    total = batch.sum(axis=(1, 2))
+    live = np.flatnonzero(total > 1e-3)
+    out = batch.copy()
+    if not len(live):
+        return out
+    part = batch[live]
+    mass = total[live]
+    cx = np.einsum("nij,ij->n", part, xs) / mass
+    cy = np.einsum("nij,ij->n", part, ys) / mass
+    sx = np.sqrt(np.einsum("nij,nij->n", part, (xs[None] - cx[:, None, None]) ** 2) / mass)
+    sy = np.sqrt(np.einsum("nij,nij->n", part, (ys[None] - cy[:, None, None]) ** 2) / mass)
+    span_x, span_y = np.maximum(MOMENT_SPAN * sx, 1.0), np.maximum(MOMENT_SPAN * sy, 1.0)
+    ratio = np.minimum(span_x, span_y) / np.maximum(span_x, span_y)
+    short = BOX_SIZE * (np.sqrt(np.sin(np.pi / 2 * ratio)) if MOMENT_ARAN else ratio)
+    wide = span_x >= span_y
+    scale_x = np.where(wide, BOX_SIZE, short) / span_x
+    scale_y = np.where(wide, short, BOX_SIZE) / span_y
+    centre = MNIST_SIZE / 2 - 0.5  # where center_by_mass puts the centroid
+    for k, i in enumerate(live):
+        matrix = np.float32([[scale_x[k], 0, centre - scale_x[k] * cx[k]],
+                             [0, scale_y[k], centre - scale_y[k] * cy[k]]])
+        cv2.warpAffine(batch[i], matrix, (w, h), dst=out[i], flags=cv2.INTER_LINEAR, borderValue=0.0)
+    return out
+
+
 STROKE_PX = 5  # the redrawn pen, at twice the 28x28 scale: 2.5 px there, MNIST's median stroke width
 _NEIGHBOURS = ((-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1))  # N, NE, ... NW
 
@@ -266,6 +308,23 @@ def batch_normalize_strokes(batch: np.ndarray, chunk: int = 2048) -> np.ndarray:
             out[start + i] = cv2.resize(drawn, (w, h), interpolation=cv2.INTER_AREA)
     top = out.reshape(n, -1).max(axis=1)
     return out / np.maximum(top, 1e-6)[:, None, None]
+
+
+# A model's input convention: the steps, named in its ONNX metadata, that make a batch as `to_mnist`
+# makes it into what the model was trained on; applied in this order.
+ADAPTATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "deskew": batch_deskew,
+    "moments": batch_moment_normalize,
+    "strokes": batch_normalize_strokes,
+}
+
+
+def adapt(batch: np.ndarray, convention: Sequence[str]) -> np.ndarray:
+    """`batch` made as a model of this input `convention` (names in ADAPTATIONS) was trained to see it."""
+    for name, step in ADAPTATIONS.items():
+        if name in convention:
+            batch = step(batch)
+    return batch
 
 
 def to_8x8(image: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .preprocess import batch_deskew, batch_normalize_strokes
+from .preprocess import ADAPTATIONS, adapt
 
 THREADS = 1  # one digit or a few: a second thread costs more in hand-over than it saves
 WIDE_THREADS = 2  # batches of at least WIDE_BATCH digits (a page, a batch of 64) use both cores;
@@ -66,16 +66,15 @@ class OnnxCnn(_Readings):
         self.path, self.spin = Path(path), spin
         self.session = _session(path, threads, spin)
         meta = self.session.get_modelmeta().custom_metadata_map
-        self.deskew = meta.get("deskew") == "1"  # trained on deskewed digits: deskew its inputs too
-        self.strokes = meta.get("strokes") == "1"  # trained on digits redrawn with one pen: so too
+        # trained on deskewed, moment-normalized or redrawn digits: its inputs are made so too
+        self.convention = tuple(name for name in ADAPTATIONS if meta.get(name) == "1")
         self._wide = None  # the two-thread session, made at the first large batch
         self.outputs = {o.name for o in self.session.get_outputs()}
         self._inspect = None  # a session that also returns inner tensors, made when first asked
 
     def adapt(self, batch: np.ndarray) -> np.ndarray:
         """A batch as `to_mnist` makes it, made as this model was trained to see it."""
-        batch = batch_deskew(batch) if self.deskew else batch
-        return batch_normalize_strokes(batch) if self.strokes else batch
+        return adapt(batch, self.convention)
 
     def run(self, batch: np.ndarray, outputs: tuple[str, ...] = ("probs",)) -> list[np.ndarray]:
         """The named outputs ("probs", "single", "logits"; or inner "features", "conv1") for a

@@ -21,7 +21,7 @@ from . import cnn
 from .augment import AugmentConfig, add_neighbours, add_styles, augment_batch
 from .data import fingerprint, load_mnist
 from .negatives import REJECT, make_negatives
-from .preprocess import batch_deskew, batch_normalize_strokes, batch_to_mnist
+from .preprocess import adapt, batch_deskew, batch_to_mnist
 
 HOLDOUT = 5000  # MNIST train digits kept out of training for validation and calibration
 REJECT_SHARE = 0.12  # reject-class crops per training digit each epoch (see negatives.py)
@@ -70,9 +70,9 @@ class _Prefetch:
 
     def __init__(self, x: np.ndarray, y: np.ndarray, cfg: AugmentConfig, seed: int,
                  reject_share: float, pool: Pool | None = None, pool_share: float = 0.0,
-                 reject_ones: float = 0.0, strokes: bool = False) -> None:
+                 reject_ones: float = 0.0, after: tuple[str, ...] = ()) -> None:
         self.x, self.y, self.cfg, self.seed, self.reject_share = x, y, cfg, seed, reject_share
-        self.strokes = strokes
+        self.after = after  # input-convention steps made after the distortion (preprocess.adapt)
         self.reject_ones = reject_ones
         self.pool, self.pool_share = pool, pool_share
         self._result: tuple[np.ndarray, np.ndarray] | BaseException | None = None
@@ -84,7 +84,7 @@ class _Prefetch:
             try:
                 x, y = epoch_data(self.x, self.y, self.seed * 1000 + epoch, cfg,
                                   self.reject_share, self.pool, self.pool_share, self.reject_ones)
-                self._result = (batch_normalize_strokes(x) if self.strokes else x), y
+                self._result = adapt(x, self.after), y
             except BaseException as error:  # re-raised in the training loop, not lost on the thread
                 self._result = error
 
@@ -123,6 +123,7 @@ def train(
     teacher: str | Path | None = None,
     teacher_weight: float = 0.5,
     strokes: bool = False,
+    moments: bool = False,
 ) -> dict:
     """Train, calibrate, export and evaluate; returns (and writes) the metrics record.
 
@@ -138,6 +139,8 @@ def train(
     (e.g. "ensemble") whose probabilities on each epoch's inputs make up `teacher_weight` of the
     targets, the true labels the rest (distillation: what several models agree on, in one).
     `strokes`: every input, distorted or not, is redrawn with one pen (`batch_normalize_strokes`).
+    `moments`: every input, distorted or not, is placed and sized by its moments
+    (`batch_moment_normalize`).
     """
     keras = cnn.import_keras(verbose)
 
@@ -153,8 +156,8 @@ def train(
     if deskew:  # the exported model tells Recognizer.prepare to deskew its inputs too
         x_fit, x_val = batch_deskew(x_fit), batch_deskew(x_val)
         pool = None if pool is None else (batch_deskew(pool[0]), pool[1])
-    if strokes:  # the training inputs are redrawn after their distortion, each epoch (see _Prefetch)
-        x_val = batch_normalize_strokes(x_val)
+    after = tuple(name for name, on in (("moments", moments), ("strokes", strokes)) if on)
+    x_val = adapt(x_val, after)  # the training inputs are made so after their distortion (_Prefetch)
 
     if init:
         model = keras.models.load_model(init)
@@ -166,16 +169,16 @@ def train(
         peak_lr / 30, decay_steps=steps - steps // 20, warmup_target=peak_lr, warmup_steps=steps // 20,
         alpha=1.0 if average_last else 0.01,  # alpha 1: no decay, the average does the settling
     )
-    if teacher is not None and (deskew or strokes or not reject_share):
+    if teacher is not None and (deskew or after or not reject_share):
         raise ValueError("distillation needs the reject class and inputs as to_mnist makes them"
-                         " (no --deskew, no --strokes, no --no-reject)")
+                         " (no --deskew, --moments, --strokes or --no-reject)")
     teach = None if teacher is None else _teacher_targets(teacher, teacher_weight)
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=1e-4),
         loss="categorical_crossentropy" if teach else "sparse_categorical_crossentropy",
         metrics=["categorical_accuracy" if teach else "accuracy"],
     )
-    prefetch = _Prefetch(x_fit, y_fit, augment, seed, reject_share, pool, pooled, reject_ones, strokes)
+    prefetch = _Prefetch(x_fit, y_fit, augment, seed, reject_share, pool, pooled, reject_ones, after)
     prefetch.start(0, distorted=clean_epochs < epochs)
     history: dict[str, list[float]] = {}
     verbose = 1 if sys.stdout.isatty() else 2
@@ -212,6 +215,7 @@ def train(
         "augment": asdict(augment),
         "deskew": deskew,
         "strokes": strokes,
+        "moments": moments,
         "clean_epochs": clean_epochs,
         "reject_share": reject_share,
         "reject_ones": reject_ones,
@@ -288,14 +292,14 @@ def finish(model, record: dict, out_dir: Path, name: str, mnist_path: str | Path
         x_test, y_test = x_test[: record["limit"]], y_test[: record["limit"]]
     y_val = y_train_raw[hold].astype(np.int64)
     path = out_dir / f"{name}.onnx"
-    convention = {"deskew": record["deskew"], "strokes": record.get("strokes", False)}
-    save_onnx(model, path, **convention)  # uncalibrated, to get logits for the fit
+    convention = tuple(name for name in ("deskew", "moments", "strokes") if record.get(name))
+    save_onnx(model, path, convention=convention)  # uncalibrated, to get logits for the fit
     uncalibrated = Recognizer.load(path)
     temperature = fit_temperature(uncalibrated.logits(uncalibrated.prepare(x_train_raw[hold])), y_val)
-    save_onnx(model, path, temperature, **convention)
+    save_onnx(model, path, temperature, convention)
 
     rec = Recognizer.load(out_dir / f"{name}.onnx")
-    predictions = rec.predict(x_test)  # the public path the apps use (deskewing, redrawing if trained so)
+    predictions = rec.predict(x_test)  # the public path the apps use (its input convention too)
     out = {
         "model": f"{name}.onnx",
         "test_accuracy": round(float((predictions == y_test).mean()), 5),

@@ -25,25 +25,28 @@ sys.path.insert(0, str(ROOT))
 from recognizer import Recognizer  # noqa: E402
 from recognizer.augment import AugmentConfig  # noqa: E402
 from recognizer.evalsets import load_set  # noqa: E402
+from recognizer.preprocess import ADAPTATIONS  # noqa: E402
 from recognizer.train import REJECT_SHARE, train  # noqa: E402
 
 SHIPPED = AugmentConfig()  # what scripts/train_cnn.py uses
 STYLED = replace(SHIPPED, neighbour_prob=0.0)  # the shipped set before neighbour edges were added
 NO_STYLES = replace(STYLED, slash_zero_prob=0.0, flag_one_prob=0.0)
 BASE = replace(NO_STYLES, stretch=0.0, lowres_prob=0.0)  # affine + elastic + thickness
-VARIANTS = {  # name: (augmentation, deskew, reject-class share, strokes redrawn with one pen)
-    "plain": (AugmentConfig.none(), False, 0.0, False),
-    "affine": (replace(BASE, elastic_prob=0.0, thickness_prob=0.0), False, 0.0, False),
-    "affine+elastic": (replace(BASE, thickness_prob=0.0), False, 0.0, False),
-    "affine+elastic+thickness": (BASE, False, 0.0, False),
-    "+stretch": (replace(BASE, stretch=SHIPPED.stretch), False, 0.0, False),
-    "+lowres": (replace(BASE, lowres_prob=SHIPPED.lowres_prob), False, 0.0, False),
-    "+stretch+lowres": (NO_STYLES, False, 0.0, False),
-    "+stretch+lowres+styles": (STYLED, False, 0.0, False),
-    "+styles+reject": (STYLED, False, REJECT_SHARE, False),
-    "+styles+reject+deskew": (STYLED, True, REJECT_SHARE, False),
-    "+styles+reject+neighbours": (SHIPPED, False, REJECT_SHARE, False),
-    "+styles+reject+neighbours+strokes": (SHIPPED, False, REJECT_SHARE, True),
+VARIANTS = {  # name: (augmentation, reject-class share, input convention: steps of preprocess.adapt)
+    "plain": (AugmentConfig.none(), 0.0, ()),
+    "affine": (replace(BASE, elastic_prob=0.0, thickness_prob=0.0), 0.0, ()),
+    "affine+elastic": (replace(BASE, thickness_prob=0.0), 0.0, ()),
+    "affine+elastic+thickness": (BASE, 0.0, ()),
+    "+stretch": (replace(BASE, stretch=SHIPPED.stretch), 0.0, ()),
+    "+lowres": (replace(BASE, lowres_prob=SHIPPED.lowres_prob), 0.0, ()),
+    "+stretch+lowres": (NO_STYLES, 0.0, ()),
+    "+stretch+lowres+styles": (STYLED, 0.0, ()),
+    "+styles+reject": (STYLED, REJECT_SHARE, ()),
+    "+styles+reject+deskew": (STYLED, REJECT_SHARE, ("deskew",)),
+    "+styles+reject+neighbours": (SHIPPED, REJECT_SHARE, ()),
+    "+styles+reject+neighbours+strokes": (SHIPPED, REJECT_SHARE, ("strokes",)),
+    "+styles+reject+neighbours+moments": (SHIPPED, REJECT_SHARE, ("moments",)),
+    "+styles+reject+neighbours+deskew+moments": (SHIPPED, REJECT_SHARE, ("deskew", "moments")),
 }
 SETS = ("usps_train", "usps", "semeion", "unipen")
 
@@ -66,11 +69,11 @@ def main() -> None:
     out_path = Path(args.out)
     results = json.loads(out_path.read_text()) if out_path.exists() else {}
     for name in args.only or list(VARIANTS):
-        cfg, use_deskew, reject_share, strokes = VARIANTS[name]
+        cfg, reject_share, convention = VARIANTS[name]
         started = time.time()
         work = Path(args.work) / "".join(c if c.isalnum() else "_" for c in name)
-        record = train(work, epochs=args.epochs, limit=args.limit, augment=cfg, deskew=use_deskew, seed=0,
-                       reject_share=reject_share, strokes=strokes)
+        record = train(work, epochs=args.epochs, limit=args.limit, augment=cfg, seed=0,
+                       reject_share=reject_share, **{step: step in convention for step in ADAPTATIONS})
         rec = Recognizer.load(work / "cnn.onnx")
         row = {"mnist_holdout": record["holdout_accuracy"], "mnist_test": record["test_accuracy"]}
         row.update({s: round(score(rec, *eval_sets[s]), 5) for s in SETS})

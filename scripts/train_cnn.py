@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--bar-off-five", type=float, default=AugmentConfig().bar_off_five_prob,
                         help="share of 5s whose top bar is lost (default: %(default)s)")
     parser.add_argument("--deskew", action="store_true", help="shear every digit upright first")
+    parser.add_argument("--moments", action="store_true",
+                        help="place and size every input by its moments (preprocess.batch_moment_normalize)")
     parser.add_argument("--strokes", action="store_true",
                         help="redraw every input with one pen (preprocess.batch_normalize_strokes)")
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)),
@@ -124,7 +126,7 @@ def main() -> None:
             pool=pool, pool_share=args.page_crop_share, init=args.init, peak_lr=args.peak_lr,
             pool_candidates=bool(pool is not None and args.candidate_crops), reject_ones=args.reject_ones,
             average_last=args.average_last, teacher=args.teacher, teacher_weight=args.teacher_weight,
-            strokes=args.strokes,
+            strokes=args.strokes, moments=args.moments,
         )
     print(
         f"test accuracy {record['test_accuracy']:.4%} ({record['test_errors']} errors of "

@@ -56,20 +56,24 @@ def test_temperature_fit_recovers_a_known_temperature():
     assert abs(fit_temperature(logits, labels) - 2.0) < 0.2
 
 
-def test_a_model_trained_deskewed_or_redrawn_makes_the_recognizer_prepare_so(tmp_path, mnist):
+def test_a_model_trained_deskewed_normalized_or_redrawn_makes_the_recognizer_prepare_so(tmp_path, mnist):
     import keras
 
     from recognizer import Recognizer
-    from recognizer.preprocess import batch_deskew, batch_normalize_strokes, batch_to_mnist
+    from recognizer.preprocess import (batch_deskew, batch_moment_normalize, batch_normalize_strokes,
+                                       batch_to_mnist)
 
     keras.utils.set_random_seed(3)
     model = build_model()
     plain = Recognizer.load(save_onnx(model, tmp_path / "plain.onnx"))
-    upright = Recognizer.load(save_onnx(model, tmp_path / "deskew.onnx", deskew=True))
-    redrawn = Recognizer.load(save_onnx(model, tmp_path / "strokes.onnx", strokes=True))
+    upright = Recognizer.load(save_onnx(model, tmp_path / "deskew.onnx", convention=("deskew",)))
+    redrawn = Recognizer.load(save_onnx(model, tmp_path / "strokes.onnx", convention=("strokes",)))
+    both = Recognizer.load(save_onnx(model, tmp_path / "both.onnx", convention=("moments", "deskew")))
     x = mnist["x_test"][:20]
-    assert not plain.backend.deskew and upright.backend.deskew
-    assert not plain.backend.strokes and redrawn.backend.strokes and not redrawn.backend.deskew
+    assert plain.backend.convention == () and upright.backend.convention == ("deskew",)
+    assert redrawn.backend.convention == ("strokes",)
+    assert both.backend.convention == ("deskew", "moments")  # always in preprocess.ADAPTATIONS' order
     assert np.allclose(plain.prepare(x), batch_to_mnist(x))
     assert np.allclose(upright.prepare(x), batch_deskew(batch_to_mnist(x)))
     assert np.allclose(redrawn.prepare(x), batch_normalize_strokes(batch_to_mnist(x)))
+    assert np.allclose(both.prepare(x), batch_moment_normalize(batch_deskew(batch_to_mnist(x))))

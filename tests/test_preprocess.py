@@ -142,6 +142,29 @@ def test_batch_deskew_equals_one_by_one_and_uprights_a_slanted_stroke(mnist):
     assert np.ptp(cols) <= 4  # now (nearly) vertical
 
 
+def test_moment_normalization_centres_the_ink_and_a_speck_shrinks_the_digit_less(mnist):
+    from recognizer.preprocess import BOX_SIZE, batch_moment_normalize, batch_to_mnist
+
+    x = batch_to_mnist(mnist["x_test"][:50])
+    m = batch_moment_normalize(x)
+    ys, xs = np.mgrid[0:28, 0:28]
+    for d in m:
+        assert abs((d * xs).sum() / d.sum() - 13.5) < 0.7 and abs((d * ys).sum() / d.sum() - 13.5) < 0.7
+    # a 1 with a speck below it: the bounding box fits both into 20 px and shrinks the 1;
+    # the speck moves the moments less
+    canvas = np.zeros((2, 200, 200), np.uint8)
+    for c in canvas:
+        cv2.line(c, (100, 20), (100, 130), 255, 12)
+    cv2.circle(canvas[1], (100, 190), 4, 255, -1)
+    plain, specked = batch_to_mnist(canvas)
+    height = [np.ptp(np.flatnonzero(d.max(axis=1) > 0.25)) for d in (plain, specked)]
+    assert height[1] < 0.7 * height[0]  # to_mnist: the speck shrank the 1 by a third (19 -> 12 px)
+    moved = batch_moment_normalize(np.stack([plain, specked]))
+    height = [np.ptp(np.flatnonzero(d.max(axis=1) > 0.25)) for d in moved]
+    assert height[1] > 0.8 * height[0] and height[0] >= BOX_SIZE - 4  # by a sixth (19 -> 16 px)
+    assert batch_moment_normalize(np.zeros((2, 28, 28), np.float32)).max() == 0  # nothing to place
+
+
 def test_thinning_leaves_a_one_pixel_connected_skeleton():
     from recognizer.preprocess import thin
 
