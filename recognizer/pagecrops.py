@@ -74,8 +74,12 @@ def page_crops(rec, images: Sequence[np.ndarray], labels: np.ndarray, pages: int
 
     `rec` is a loaded CNN `Recognizer` (its segmentation chooses the cuts); `images`/`labels`
     are the training digits the pages are made of. `candidates`: every scored piece, not only
-    the final digits.
+    the final digits. The crops are kept as `to_mnist` makes them and training makes them as the
+    model being trained sees them, so the cutting model must take them as `to_mnist` makes them.
     """
+    if getattr(rec.backend, "convention", ()):
+        raise ValueError(f"page crops keep the cutting model's inputs; {rec.backend.path.name} makes its"
+                         f" own ({' + '.join(rec.backend.convention)}): cut with a plain CNN (--crop-model)")
     source = synth.DigitSource(images, np.asarray(labels, np.int64), ("train",))
     rng = np.random.default_rng(seed)
     xs: list[np.ndarray] = []

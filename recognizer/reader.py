@@ -17,7 +17,7 @@ from .result import Digit, Reading, reading_text
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 TRAIN_COMMANDS = {"cnn": "python scripts/train_cnn.py"}
 MODEL_NAMES = ("cnn", "svc", "ensemble")
-ENSEMBLE = ("cnn.onnx", "cnn_boxfill.onnx", "cnn_deskew.onnx")  # trained apart; each .json beside it
+ENSEMBLE = ("cnn.onnx", "cnn_boxfill.onnx", "cnn_deskew_moments.onnx")  # trained apart; each .json beside it
 STRINGS = "strings.onnx"  # the string reader (crnn.py): reads each blob whole, touching digits and all
 STRING_WEIGHT = 1.0  # a piece's digit probabilities: the CNN's times the string reader's to this power
 

@@ -213,7 +213,7 @@ def member_table(models_dir: Path, sets: dict, prepare) -> list[str]:
     from recognizer.runtime import OnnxCnn
 
     inputs = {name: (prepare(x), y) for name, (x, y) in sets.items()}
-    header = ("| member | seed | deskew | box fill | neighbour edges | longest flag on 1s | "
+    header = ("| member | seed | input convention | box fill | neighbour edges | longest flag on 1s | "
               "fine-tuned on page crops | " + " | ".join(sets) + " |")
     lines = [header, "|---" * (len(sets) + 7) + "|"]
     for member in ENSEMBLE:
@@ -224,7 +224,8 @@ def member_table(models_dir: Path, sets: dict, prepare) -> list[str]:
         fill = meta["augment"].get("box_fill_prob", 0.0)
         edges = meta["augment"].get("neighbour_prob", 0.0)  # absent in runs made before the option
         tuned = sum(run.get("page_crops", 0) > 0 for run in lineage(meta))
-        options = (f"{meta['seed']} | {'yes' if meta['deskew'] else 'no'} | {fill:.0%} | {edges:.0%} | "
+        convention = " + ".join(graph.convention) or "as to_mnist makes it"
+        options = (f"{meta['seed']} | {convention} | {fill:.0%} | {edges:.0%} | "
                    f"{flag_reach(meta):.0%} | {'yes' if tuned else 'no'}")
         lines.append(f"| `{member}` | {options} | " + " | ".join(f"{a:.2%}" for a in accs) + " |")
     return lines

@@ -60,8 +60,12 @@ def test_a_model_trained_deskewed_normalized_or_redrawn_makes_the_recognizer_pre
     import keras
 
     from recognizer import Recognizer
-    from recognizer.preprocess import (batch_deskew, batch_moment_normalize, batch_normalize_strokes,
-                                       batch_to_mnist)
+    from recognizer.preprocess import (
+        batch_deskew,
+        batch_moment_normalize,
+        batch_normalize_strokes,
+        batch_to_mnist,
+    )
 
     keras.utils.set_random_seed(3)
     model = build_model()

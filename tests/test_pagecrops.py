@@ -1,6 +1,7 @@
 """Page crops: the reader's own cuts from synthetic pages, labelled by the page's ground truth."""
 
 import numpy as np
+import pytest
 
 from recognizer.negatives import REJECT
 from recognizer.pagecrops import candidate_label, crop_label, page_crops
@@ -22,6 +23,16 @@ def test_page_crops_are_model_inputs_with_true_labels(cnn, mnist):
     assert set(y.tolist()) <= set(range(11))
     predicted = cnn.proba_prepared(x).argmax(axis=1)
     assert (predicted == y).mean() > 0.8  # the crops are the digits their labels say
+
+
+def test_page_crops_refuse_a_cutting_model_that_makes_its_own_inputs(cnn, mnist):
+    import copy
+
+    moments = copy.copy(cnn)
+    moments.backend = copy.copy(cnn.backend)
+    moments.backend.convention = ("moments",)  # its model_input would be normalized, then again in training
+    with pytest.raises(ValueError, match="moments.*plain CNN"):
+        page_crops(moments, mnist["x_train"][:100], mnist["y_train"][:100], pages=1, seed=0)
 
 
 def test_epoch_data_mixes_in_the_pool(mnist):

@@ -125,7 +125,7 @@ def test_an_ensemble_member_trained_deskewed_gets_deskewed_inputs(cnn, mnist):
     from recognizer.runtime import OnnxCnn, OnnxEnsemble
 
     plain, skewed = OnnxCnn(MODELS_DIR / "cnn.onnx"), OnnxCnn(MODELS_DIR / "cnn.onnx")
-    skewed.deskew = True  # as a model exported with deskew=1 says in its metadata
+    skewed.convention = ("deskew",)  # as a model exported with deskew=1 says in its metadata
     ensemble = OnnxEnsemble([plain, skewed])
     x = cnn.prepare(mnist["x_test"][:40])
     assert ensemble.adapt(x) is x  # Recognizer.prepare leaves the deskewing to the member

@@ -21,15 +21,17 @@ def test_train_script_smoke(tmp_path):
     assert rec.predict_proba([__import__("numpy").eye(28) * 255]).shape == (1, 10)
 
 
-def test_a_run_trained_on_redrawn_strokes_says_so_to_the_recognizer(tmp_path):
+def test_a_run_trained_on_normalized_redrawn_inputs_says_so_to_the_recognizer(tmp_path):
     out = subprocess.run(
-        [sys.executable, "scripts/train_cnn.py", "--epochs", "1", "--limit", "300", "--strokes",
+        [sys.executable, "scripts/train_cnn.py", "--epochs", "1", "--limit", "300", "--strokes", "--moments",
          "--out", str(tmp_path), "--name", "redrawn"],
         capture_output=True, text=True, timeout=600,
     )
     assert out.returncode == 0, out.stderr[-2000:]
-    assert json.loads((tmp_path / "redrawn.json").read_text())["strokes"] is True
-    assert Recognizer.load(tmp_path / "redrawn.onnx").backend.strokes  # its inputs get redrawn too
+    record = json.loads((tmp_path / "redrawn.json").read_text())
+    assert record["strokes"] is True and record["moments"] is True and record["deskew"] is False
+    # its inputs are normalized, then redrawn, as its training digits were
+    assert Recognizer.load(tmp_path / "redrawn.onnx").backend.convention == ("moments", "strokes")
 
 
 def test_average_weights_takes_the_mean_and_refreshes_batch_norm():
