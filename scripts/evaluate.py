@@ -207,12 +207,13 @@ def ablation_table(path: Path) -> list[str]:
     return lines
 
 
-def member_table(models_dir: Path, sets: dict, prepare) -> list[str]:
+def member_table(models_dir: Path, sets: dict) -> list[str]:
     """Each ensemble member's training options and its accuracy on every set, alone (the inputs
-    are prepared once, as `Recognizer.predict` would prepare them for each member)."""
+    are made once as `to_mnist` makes them; each member then makes them as it was trained to)."""
+    from recognizer.preprocess import batch_to_mnist
     from recognizer.runtime import OnnxCnn
 
-    inputs = {name: (prepare(x), y) for name, (x, y) in sets.items()}
+    inputs = {name: (batch_to_mnist(x), y) for name, (x, y) in sets.items()}
     header = ("| member | seed | input convention | box fill | neighbour edges | longest flag on 1s | "
               "fine-tuned on page crops | " + " | ".join(sets) + " |")
     lines = [header, "|---" * (len(sets) + 7) + "|"]
@@ -295,7 +296,7 @@ def main() -> None:
         lines += ["", "The ensemble (`Recognizer.load(\"ensemble\")`, `--model ensemble`) averages the "
                   "probabilities of the CNNs in `recognizer.reader.ENSEMBLE`, one model call each; "
                   "its latency is in the README. Its members alone, each a full training run:", "",
-                  *member_table(Path(args.models), sets, cnn.prepare)]
+                  *member_table(Path(args.models), sets)]
     lines += [
         "", "ECE: expected calibration error over 15 confidence bins. The SVC baseline reads its own "
         f"`load_digits` test split (`train_test_split(random_state=0)`) at {svc_split:.2%}; its weakness "

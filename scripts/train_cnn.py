@@ -94,8 +94,9 @@ def main() -> None:
                         " too (their wrong cuts teach the reject class), not only its final digits")
     parser.add_argument("--page-crop-share", type=float, default=0.3,
                         help="page crops per training digit each epoch (default: %(default)s)")
-    parser.add_argument("--crop-model", default="models/cnn.onnx",
-                        help="the model whose reader cuts the page crops (default: %(default)s)")
+    parser.add_argument("--crop-model", default="models/cnn_boxfill.onnx",
+                        help="the model whose reader cuts the page crops; it must take its inputs as to_mnist"
+                        " makes them (no --deskew, --moments, --strokes; default: %(default)s)")
     parser.add_argument("--pool-file", help="keep the page crops in this .npz: read it if it exists,"
                         " else write it (saves re-reading the pages across runs of one seed)")
     parser.add_argument("--init", help="fine-tune this .keras model instead of random weights")

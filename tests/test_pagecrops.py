@@ -16,22 +16,31 @@ def test_crop_label_matches_merges_and_skips():
     assert crop_label((500, 500, 20, 40), truth, labels) is None  # clutter
 
 
-def test_page_crops_are_model_inputs_with_true_labels(cnn, mnist):
-    x, y = page_crops(cnn, mnist["x_train"][:2000], mnist["y_train"][:2000], pages=4, seed=0)
+@pytest.fixture(scope="module")
+def plain():
+    """A shipped CNN that takes its inputs as to_mnist makes them, as a cutting model must."""
+    from recognizer import Recognizer
+    from recognizer.reader import MODELS_DIR
+
+    return Recognizer.load(MODELS_DIR / "cnn_boxfill.onnx")
+
+
+def test_page_crops_are_model_inputs_with_true_labels(plain, mnist):
+    x, y = page_crops(plain, mnist["x_train"][:2000], mnist["y_train"][:2000], pages=4, seed=0)
     assert x.shape[1:] == (28, 28) and len(x) == len(y) >= 10  # four pages hold a dozen digits or more
     assert x.dtype == np.float32 and 0.0 <= x.min() and x.max() <= 1.0
     assert set(y.tolist()) <= set(range(11))
-    predicted = cnn.proba_prepared(x).argmax(axis=1)
+    predicted = plain.proba_prepared(x).argmax(axis=1)
     assert (predicted == y).mean() > 0.8  # the crops are the digits their labels say
 
 
-def test_page_crops_refuse_a_cutting_model_that_makes_its_own_inputs(cnn, mnist):
+def test_page_crops_refuse_a_cutting_model_that_makes_its_own_inputs(plain, mnist):
     import copy
 
-    moments = copy.copy(cnn)
-    moments.backend = copy.copy(cnn.backend)
-    moments.backend.convention = ("moments",)  # its model_input would be normalized, then again in training
-    with pytest.raises(ValueError, match="moments.*plain CNN"):
+    moments = copy.copy(plain)
+    moments.backend = copy.copy(plain.backend)
+    moments.backend.convention = ("moments",)  # as a model trained with --moments says in its metadata
+    with pytest.raises(ValueError, match="moments.*plain CNN"):  # they would be normalized twice in training
         page_crops(moments, mnist["x_train"][:100], mnist["y_train"][:100], pages=1, seed=0)
 
 
@@ -61,10 +70,10 @@ def test_candidate_pieces_of_round_digits_are_rejects():
     assert candidate_label((0, 0, 42, 40), truth, labels) == REJECT
 
 
-def test_candidate_crops_hold_the_cuts_the_reader_turned_down(cnn, mnist):
+def test_candidate_crops_hold_the_cuts_the_reader_turned_down(plain, mnist):
     x, y = mnist["x_train"][:2000], mnist["y_train"][:2000]
-    final = page_crops(cnn, x, y, pages=4, seed=1, tiers=("touching",))
-    every = page_crops(cnn, x, y, pages=4, seed=1, tiers=("touching",), candidates=True)
+    final = page_crops(plain, x, y, pages=4, seed=1, tiers=("touching",))
+    every = page_crops(plain, x, y, pages=4, seed=1, tiers=("touching",), candidates=True)
     assert len(every[1]) > len(final[1])  # same pages, many more pieces
     assert (every[1] == REJECT).sum() > (final[1] == REJECT).sum()
     assert every[0].shape[1:] == (28, 28) and every[0].dtype == np.float32

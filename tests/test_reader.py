@@ -102,9 +102,10 @@ def test_ensemble_averages_its_members(tmp_path, cnn, mnist):
         shutil.copy(MODELS_DIR / "cnn.onnx", tmp_path / member)
     twice = Recognizer.load("ensemble", models_dir=tmp_path)
     assert twice.name == "ensemble" and len(twice.backend.members) == len(ENSEMBLE)
-    x = cnn.prepare(mnist["x_test"][:40])
-    assert np.allclose(twice.proba_prepared(x), cnn.proba_prepared(x), atol=1e-6)
-    for got, want in zip(twice.proba_single_prepared(x), cnn.proba_single_prepared(x), strict=True):
+    images = mnist["x_test"][:40]
+    x, own = twice.prepare(images), cnn.prepare(images)  # each member makes its own inputs from x
+    assert np.allclose(twice.proba_prepared(x), cnn.proba_prepared(own), atol=1e-6)
+    for got, want in zip(twice.proba_single_prepared(x), cnn.proba_single_prepared(own), strict=True):
         assert np.allclose(got, want, atol=1e-6)
     assert twice.backend.run(x[:1], ("conv1",))[0].shape[:2] == (1, 24)  # inner tensors: the first member's
 
@@ -119,15 +120,16 @@ def test_ensemble_with_a_missing_member_names_it(tmp_path):
         Recognizer.load("ensemble", models_dir=tmp_path)
 
 
-def test_an_ensemble_member_trained_deskewed_gets_deskewed_inputs(cnn, mnist):
-    from recognizer.preprocess import batch_deskew
+def test_an_ensemble_member_trained_deskewed_gets_deskewed_inputs(mnist):
+    from recognizer.preprocess import batch_deskew, batch_to_mnist
     from recognizer.reader import MODELS_DIR
     from recognizer.runtime import OnnxCnn, OnnxEnsemble
 
-    plain, skewed = OnnxCnn(MODELS_DIR / "cnn.onnx"), OnnxCnn(MODELS_DIR / "cnn.onnx")
+    plain, skewed = OnnxCnn(MODELS_DIR / "cnn_boxfill.onnx"), OnnxCnn(MODELS_DIR / "cnn_boxfill.onnx")
+    assert plain.convention == ()  # this member takes its inputs as to_mnist makes them
     skewed.convention = ("deskew",)  # as a model exported with deskew=1 says in its metadata
     ensemble = OnnxEnsemble([plain, skewed])
-    x = cnn.prepare(mnist["x_test"][:40])
+    x = batch_to_mnist(mnist["x_test"][:40])
     assert ensemble.adapt(x) is x  # Recognizer.prepare leaves the deskewing to the member
     want = (plain.predict_proba(x) + plain.predict_proba(batch_deskew(x))) / 2
     assert np.allclose(ensemble.predict_proba(x), want, atol=1e-6)
