@@ -202,10 +202,9 @@ def batch_deskew(batch: np.ndarray) -> np.ndarray:
 
 
 MOMENT_SPAN = 3.6  # moment normalization: the digit's extent is this many standard deviations of its ink
-MOMENT_ARAN = True  # the aspect ratio mapped as sqrt(sin(pi / 2 * r)); False: kept
 
 
-def batch_moment_normalize(batch: np.ndarray) -> np.ndarray:
+def batch_moment_normalize(batch: np.ndarray, map_aspect: bool = True) -> np.ndarray:
     """Place and size every digit of a (N, 28, 28) batch by its ink's moments, not its bounding box.
 
     The bounding box that `to_mnist` fits into 20 px is set by the outermost pixel: a 1's long
@@ -213,8 +212,9 @@ def batch_moment_normalize(batch: np.ndarray) -> np.ndarray:
     normalization (Liu et al., "Handwritten digit recognition: benchmarking of state-of-the-art
     techniques", 2003) centres the ink's centroid and scales MOMENT_SPAN standard deviations of
     it, each axis on its own, to the 20 px box; the aspect ratio r (short / long) becomes
-    sqrt(sin(pi / 2 * r)), so a 1 is widened but stays narrow. Ink beyond the span may leave
-    the frame. A model trained so says it in its ONNX metadata and its inputs are made so too.
+    sqrt(sin(pi / 2 * r)), so a 1 is widened but stays narrow (`map_aspect=False` keeps r: it
+    made more validation errors in short runs). Ink beyond the span may leave the frame. A model
+    trained so says it in its ONNX metadata and its inputs are made so too.
     """
     n, h, w = batch.shape
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -231,7 +231,7 @@ def batch_moment_normalize(batch: np.ndarray) -> np.ndarray:
     sy = np.sqrt(np.einsum("nij,nij->n", part, (ys[None] - cy[:, None, None]) ** 2) / mass)
     span_x, span_y = np.maximum(MOMENT_SPAN * sx, 1.0), np.maximum(MOMENT_SPAN * sy, 1.0)
     ratio = np.minimum(span_x, span_y) / np.maximum(span_x, span_y)
-    short = BOX_SIZE * (np.sqrt(np.sin(np.pi / 2 * ratio)) if MOMENT_ARAN else ratio)
+    short = BOX_SIZE * (np.sqrt(np.sin(np.pi / 2 * ratio)) if map_aspect else ratio)
     wide = span_x >= span_y
     scale_x = np.where(wide, BOX_SIZE, short) / span_x
     scale_y = np.where(wide, short, BOX_SIZE) / span_y

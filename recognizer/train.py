@@ -21,7 +21,7 @@ from . import cnn
 from .augment import AugmentConfig, add_neighbours, add_styles, augment_batch
 from .data import fingerprint, load_mnist
 from .negatives import REJECT, make_negatives
-from .preprocess import adapt, batch_deskew, batch_to_mnist
+from .preprocess import ADAPTATIONS, adapt, batch_deskew, batch_to_mnist
 
 HOLDOUT = 5000  # MNIST train digits kept out of training for validation and calibration
 REJECT_SHARE = 0.12  # reject-class crops per training digit each epoch (see negatives.py)
@@ -292,7 +292,7 @@ def finish(model, record: dict, out_dir: Path, name: str, mnist_path: str | Path
         x_test, y_test = x_test[: record["limit"]], y_test[: record["limit"]]
     y_val = y_train_raw[hold].astype(np.int64)
     path = out_dir / f"{name}.onnx"
-    convention = tuple(name for name in ("deskew", "moments", "strokes") if record.get(name))
+    convention = tuple(name for name in ADAPTATIONS if record.get(name))
     save_onnx(model, path, convention=convention)  # uncalibrated, to get logits for the fit
     uncalibrated = Recognizer.load(path)
     temperature = fit_temperature(uncalibrated.logits(uncalibrated.prepare(x_train_raw[hold])), y_val)
