@@ -254,10 +254,15 @@ def label_ink(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, floa
     strong = max(INK_HIGH, INK_HIGH_OF_MAX * top, mid + NOISE_SIGMAS_HIGH * sigma)
     low = (ink > max(min(INK_LOW, strong * 0.6), mid + NOISE_SIGMAS_LOW * sigma)).view(np.uint8)
     n, labels, stats = _label(low)
+    return labels, stats, reaching(labels, n, ink, strong), strong
+
+
+def reaching(labels: np.ndarray, n: int, ink: np.ndarray, strong: float) -> np.ndarray:
+    """keep[label]: the components (not the background) that reach the `strong` ink level somewhere."""
     keep = np.zeros(n, bool)
     keep[labels[ink > strong]] = True
     keep[0] = False
-    return labels, stats, keep, strong
+    return keep
 
 
 def binarize(ink: np.ndarray) -> np.ndarray:
@@ -946,10 +951,8 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
         mask = keep[labels].view(np.uint8)
         cleaned = remove_rules(mask)
         if cleaned is not mask:  # lines were erased: label what is left, and what reaches strong ink
-            _, labels, stats = _label(cleaned)  # (a faint shadow that touched a rule no longer does)
-            keep = np.zeros(len(stats), bool)
-            keep[labels[ink > strong]] = True
-            keep[0] = False
+            n, labels, stats = _label(cleaned)  # (a faint shadow that touched a rule no longer does)
+            keep = reaching(labels, n, ink, strong)
     boxes = [(int(a), int(b), int(c), int(d)) for a, b, c, d in stats[1:, :4]]
     contact = edge_contact(labels, stats)
     big = [i for i, b in enumerate(boxes) if keep[i + 1] and (b[3] >= 2 or b[2] >= 2)
