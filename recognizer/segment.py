@@ -114,6 +114,9 @@ NARROW_SPREAD = 0.08  # ... and quickly less likely
 SIDE_GAP = 0.08  # two blobs side by side this close (heights) may be one digit of two strokes (an open 4) ...
 SIDE_OVERLAP = 0.6  # ... when they share this share of the shorter one's rows ...
 SIDE_MAX_ASPECT = 1.7  # ... and together no wider than the widest digits (1 in 2,000 of MNIST)
+FRAGMENT_MIN = 0.25  # a piece too small for a digit but this long (digit heights) may be a stroke of one ...
+FRAGMENT_REACH = 0.15  # ... tried with each digit whose box is this close to its own (digit heights) ...
+FRAGMENT_ACCEPT = 0.5  # ... joining the one the model reads it with best, if at least this surely one digit
 COUNT_WEIGHT = 3.0  # the string reader's log-probability of a digit count, against the CNN's cuts (tuned)
 CONFIDENCE_WEIGHT = 3.0  # the CNN's log-confidence counts this much against the width prior (tuned)
 LINE_OVERLAP = 0.4  # boxes sharing this fraction of the smaller height vertically are on one line
@@ -511,6 +514,47 @@ def merge_broken(
                     changed = True
     keep = [k for k, g in enumerate(groups) if g]
     return [groups[k] for k in keep], [boxes[k] for k in keep]
+
+
+def attach_fragments(ink: np.ndarray, labels: np.ndarray, groups: list[list[int]], boxes: list[Box],
+                     keep: list[int], digit_h: float, score: ScoreFn) -> None:
+    """Give a digit back a stroke that lies beside it, apart: a 7's bar lifted off its stem, the
+    end of a 6's loop after the pen skipped. Too small for a digit, it would be dropped as dirt
+    and the rest read alone (a 7 as 1, a 6 as 1 or 5).
+
+    A fragment at least FRAGMENT_MIN digit heights long (dirt specks are dots) is read together
+    with each digit blob within FRAGMENT_REACH of it, all in one model call, and joins the blob it
+    is read best with, if the model reads the two as one digit with confidence FRAGMENT_ACCEPT or
+    more (the reject class says "not one digit" of a fragment and a digit that do not belong
+    together). The blobs in `keep` grow in place, by one fragment each at most.
+    """
+    kept = set(keep)
+    reach = FRAGMENT_REACH * digit_h
+    pairs: list[tuple[int, int, Box]] = []
+    for f, (fx, fy, fw, fh) in enumerate(boxes):
+        if f in kept or max(fw, fh) < FRAGMENT_MIN * digit_h or fh > MAX_DIGIT_FRACTION * digit_h:
+            continue
+        for k in keep:
+            x, y, w, h = boxes[k]
+            dx = max(x - (fx + fw), fx - (x + w), 0)
+            dy = max(y - (fy + fh), fy - (y + h), 0)
+            union = _union(boxes[k], boxes[f])
+            if (dx <= reach and dy <= reach and w <= WIDE_DIGIT * h and union[3] <= MERGE_MAX_HEIGHT * digit_h
+                    and union[2] <= SIDE_MAX_ASPECT * union[3]):
+                pairs.append((k, f, union))
+    if not pairs:
+        return
+    joined = np.asarray(score([crop_of(ink, labels, groups[k] + groups[f], union) for k, f, union in pairs]))
+    taken: set[int] = set()
+    for i in np.argsort(joined)[::-1]:
+        k, f, union = pairs[i]
+        if joined[i] < FRAGMENT_ACCEPT:
+            break
+        if k in taken or f in taken:
+            continue
+        taken |= {k, f}
+        groups[k] = groups[k] + groups[f]
+        boxes[k] = union
 
 
 def is_top_bar(bar: Box, body: Box, digit_h: float) -> bool:
@@ -969,6 +1013,8 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     groups, merged = merge_broken([[i] for i in big], [boxes[i] for i in big], digit_h)
     keep = [k for k, b in enumerate(merged) if is_digit_sized(b, digit_h)
             and not (len(groups[k]) == 1 and is_dash(labels, groups[k][0], b))]
+    if join and score is not None:
+        attach_fragments(ink, labels, groups, merged, keep, digit_h, score)
     blobs = [merged[k] for k in keep]
     seen: list[tuple[Box, np.ndarray]] | None = [] if candidates is not None else None
     pieces = split_touching(ink, labels, [groups[k] for k in keep], blobs, score, join, seen, strings, hints)

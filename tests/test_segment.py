@@ -441,6 +441,35 @@ def test_a_wide_digits_broken_off_tail_joins_it(cnn, mnist, usps):
     assert [d.label for d in near] == [5] and iou(near[0].box, truth) > 0.8
 
 
+def test_a_stroke_beside_a_digit_too_small_for_one_joins_it_where_the_scorer_reads_them_as_one():
+    """A 7 whose bar the pen lifted off the stem: the bar alone is too small for a digit, was
+    dropped as dirt, and the stem was read as 1. A dirt speck beside a 1 stays dirt."""
+    image = np.full((180, 420), 255, np.uint8)
+    cv2.line(image, (86, 34), (112, 34), 0, 8, cv2.LINE_AA)  # the bar, left of the stem's top ...
+    cv2.line(image, (130, 32), (124, 140), 0, 8, cv2.LINE_AA)  # ... not over its columns
+    cv2.line(image, (300, 32), (300, 140), 0, 8, cv2.LINE_AA)  # a 1 ...
+    cv2.circle(image, (285, 40), 3, 0, -1, cv2.LINE_AA)  # ... and a speck beside it
+
+    def score(crops):  # a stand-in for the CNN: wide enough for a 7 is one digit, a bar alone is not
+        boxes = [cv2.boundingRect((c > 0.3).astype(np.uint8)) for c in crops]
+        return np.array([0.1 if h < 30 else 0.9 for _, _, _, h in boxes])
+
+    found = sorted(s.box for s in segment.find_digits(image, score=score).segments)
+    assert len(found) == 2, found
+    seven, one = found
+    assert seven[0] <= 86 and seven[1] <= 32 and seven[0] + seven[2] >= 132  # bar and stem, one box
+    assert one[0] >= 294  # not widened to the speck
+    alone = sorted(s.box for s in segment.find_digits(image, score=score, join=False).segments)
+    assert alone[0][0] >= 118  # without a scorer that knows "not one digit", the bar is left out
+
+
+def test_a_7s_bar_lifted_off_its_stem_is_read_with_it(cnn, mnist, usps):
+    """A validation page of `benchmark_read.py` where "4799" was read "4199": the 7's bar stood
+    apart from its stem after the stroke was thinned, and was dropped as a speck."""
+    page = validation_page(mnist, usps, "multiline", 8)
+    assert cnn.read(page.image).text == page.text
+
+
 def test_the_string_readers_count_weighs_in_the_path_search():
     from recognizer.segment import best_path
 
