@@ -81,6 +81,8 @@ TABLE_BAND = 0.15  # width of the bands compared, in digit heights
 MIN_DIGIT_PX = 6  # components shorter than this (working pixels) are never digits
 SPECK_FRACTION = 0.3  # after merging, pieces smaller than this fraction of the digit height are dirt
 MAX_DIGIT_FRACTION = 3.0  # blobs taller than this many digit heights are shadows or page edges
+SHADOW_FILL = 0.1  # a component inking less of its box than this may be a shadow band (digits: >= 0.16)
+SHADOW_INK = 3.0  # ... if it holds this many times the ink per unit of height of the well-filled ones
 DASH_THICKNESS = 2.0  # a lone stroke no thicker across than this many pen widths ...
 DASH_LENGTH = 3.0  # ... and this many times longer than thick ...
 DASH_TILT = 30.0  # ... lying within this many degrees of the horizontal ...
@@ -464,16 +466,32 @@ def beyond_page(box: Box, gray: np.ndarray, digit_h: float, dark: bool = True) -
 
 
 def typical_height(boxes: Sequence[Box], areas: Sequence[int]) -> float:
-    """The digit height: median component height weighted by ink area (specks weigh nothing)."""
+    """The digit height: median component height weighted by ink area (specks weigh nothing).
+
+    A band of shadow joined to a line of digits can hold more ink than all the digits, and would
+    make every digit look small. It is left out when it inks little of its box (digits written at
+    any size ink much of theirs), yet holds far more ink per unit of height than the well-filled
+    components (a stroke as broad as a shadow, not a fine pen), and stands more than
+    `MAX_DIGIT_FRACTION` times taller than those make the digit height.
+    """
     hs = np.array([b[3] for b in boxes], float)
     ws = np.asarray(areas, float)
     ok = hs >= MIN_DIGIT_PX
     if not ok.any():
         return 0.0
-    hs, ws = hs[ok], ws[ok]
-    order = np.argsort(hs)
-    cum = np.cumsum(ws[order])
-    return float(hs[order][np.searchsorted(cum, cum[-1] / 2)])
+    fill = ws / np.maximum([b[2] * b[3] for b in boxes], 1)
+    solid = ok & (fill >= SHADOW_FILL)
+    if solid.any():
+        height = _weighted_median(hs[solid], ws[solid])
+        per_px = _weighted_median(ws[solid] / hs[solid], ws[solid])
+        ok &= ~((fill < SHADOW_FILL) & (hs > MAX_DIGIT_FRACTION * height) & (ws > SHADOW_INK * per_px * hs))
+    return _weighted_median(hs[ok], ws[ok])
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values)
+    cum = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
 def _union(a: Box, b: Box) -> Box:

@@ -470,6 +470,23 @@ def test_a_7s_bar_lifted_off_its_stem_is_read_with_it(cnn, mnist, usps):
     assert cnn.read(page.image).text == page.text
 
 
+def test_a_shadow_band_holding_most_of_the_ink_does_not_set_the_digit_height():
+    digits = [(0, 0, 30, 40)] * 5
+    band = (0, 0, 900, 640)  # a diagonal band across the page: 5% of its box is ink
+    assert segment.typical_height(digits + [band], [400] * 5 + [30000]) == 40
+    fine_pen = [(0, 0, 90, 150)] * 3  # big digits in a fine pen ink little of their boxes, and stay
+    assert segment.typical_height(fine_pen + [(0, 0, 20, 20)], [900] * 3 + [300]) == 150
+
+
+def test_a_shadow_band_joined_to_a_line_of_digits_leaves_the_page_readable(cnn, mnist, usps):
+    """A validation page of `benchmark_read.py` read as "3": a narrow shadow joined to a line of
+    digits held most of the page's ink, the digit height came out at 642 px for 40 px digits,
+    and every digit merged into one."""
+    page = validation_page(mnist, usps, "hard", 153)
+    found = [d.box for d in cnn.read(page.image).digits]
+    assert sum(max(iou(b, f) for f in found) > 0.5 for b in page.boxes) >= len(page.boxes) - 2
+
+
 def test_the_string_readers_count_weighs_in_the_path_search():
     from recognizer.segment import best_path
 
