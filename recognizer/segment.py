@@ -71,8 +71,8 @@ RULE_WOBBLE = 0.12  # a rule is ruler-straight: its crossings' RMS distance from
 # this share of its thickness (or 1 px) ...
 RULE_LENGTH = 40  # ... and it is this many times longer than thick; a big digit's bar or base
 # photographed filling the frame (a 2, a 7 in a thin pen) wobbles and is short for its pen
-MARGIN_FRACTION = 0.5  # edge-touching blobs longer than this fraction of the side are not writing
-MARGIN_ASPECT = 4  # ... or this elongated: a wedge of table in a corner (a lone 1 is thinner only upright)
+MARGIN_ASPECT = 4  # edge-touching blobs this elongated are not writing: a wedge of table in a corner
+# (a lone 1 is thinner only upright)
 MARGIN_CONTACT = 0.5  # ... or lying along the edge for this share of its longer side (a 1's foot is short)
 TABLE_REACH = 1.0  # a blob this many digit heights from the image edge may be the page's own edge ...
 TABLE_REACH_CORNER = 3.0  # ... or this many, when it touches another edge and only table lies between
@@ -391,13 +391,13 @@ def _label(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
 
 
 def is_margin(box: Box, shape: tuple[int, int], contact: float = 0.0) -> bool:
-    """A blob touching the image edge and spanning much of it, elongated, or lying along it for
-    `contact` (`edge_contact`) of its longer side: the table or shadow beyond the page."""
+    """A blob touching the image edge and elongated, or lying along it for `contact`
+    (`edge_contact`) of its longer side: the table or shadow beyond the page. Its size alone says
+    nothing: a number cropped tight to its ink touches the edges with every digit."""
     x, y, w, h = box
     touches = x == 0 or y == 0 or x + w == shape[1] or y + h == shape[0]
-    long = w > MARGIN_FRACTION * shape[1] or h > MARGIN_FRACTION * shape[0]
     along = contact >= MARGIN_CONTACT
-    return touches and (long or along or w > MARGIN_ASPECT * h or h > 2 * MARGIN_ASPECT * w)
+    return touches and (along or w > MARGIN_ASPECT * h or h > 2 * MARGIN_ASPECT * w)
 
 
 def edge_contact(labels: np.ndarray, stats: np.ndarray) -> np.ndarray:
@@ -1017,8 +1017,9 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
             keep = reaching(labels, n, ink, strong)
     boxes = [(int(a), int(b), int(c), int(d)) for a, b, c, d in stats[1:, :4]]
     contact = edge_contact(labels, stats)
+    # (a canvas has no table around it: a digit drawn up against its edge is a digit)
     big = [i for i, b in enumerate(boxes) if keep[i + 1] and (b[3] >= 2 or b[2] >= 2)
-           and not is_margin(b, ink.shape, float(contact[i + 1]))]
+           and (paper is not None or not is_margin(b, ink.shape, float(contact[i + 1])))]
     if not big:
         return Layout([], scale)
     digit_h = typical_height([boxes[i] for i in big], stats[1:, cv2.CC_STAT_AREA][big])

@@ -110,7 +110,8 @@ def test_rules_joined_into_one_component_are_each_erased(digits):
     for y0, y1 in ((143, 133), (303, 306), (463, 478)):  # tilted both ways, as perspective makes them
         cv2.line(ink, (0, y0), (899, y1), 0.5, 2, cv2.LINE_AA)
     ink[:, 880:] = 1.0  # the page's edge, beyond it the dark table: it joins every rule
-    layout = segment.find_digits(paper(ink))
+    noise = np.random.default_rng(0).normal(0, 3, ink.shape)  # a photo's (a canvas has no table)
+    layout = segment.find_digits(np.clip(paper(ink) + noise, 0, 255).astype(np.uint8))
     assert_found(layout, boxes)
     assert layout.text_shape == [[4], [3], [2]]
 
@@ -285,15 +286,37 @@ def test_a_flat_stroke_sticking_out_of_a_digit_is_not_cut_off_as_a_digit():
 
 def test_a_strip_of_table_along_the_edge_is_not_a_digit_but_a_1_reaching_it_is():
     """The floor beyond a photographed page enters along the frame's edge and reads as a 1;
-    a 1 drawn down to a canvas's bottom edge touches it only with its foot."""
+    a 1 written down to the photo's bottom edge touches it only with its foot."""
     image = np.full((300, 400), 230, np.uint8)
     cv2.putText(image, "7", (60, 170), cv2.FONT_HERSHEY_SIMPLEX, 4, 20, 12)
     image[60:180, 360:] = 90  # a dark strip lying along the right edge, 40 x 120
     cv2.line(image, (250, 200), (250, 299), 20, 16)  # a 1 whose foot is cut by the bottom edge
-    found = [s.box for s in segment.find_digits(image).segments]
+    noise = np.random.default_rng(0).normal(0, 3, image.shape)  # a photo's (a canvas has no table)
+    found = [s.box for s in segment.find_digits(np.clip(image + noise, 0, 255).astype(np.uint8)).segments]
     assert not any(x >= 350 for x, _, _, _ in found)  # no box on the strip
     assert any(abs(x + w / 2 - 250) < 10 for x, _, w, _ in found)  # the 1 is read
     assert len(found) == 2
+
+
+def test_digits_drawn_against_a_canvas_edge_are_kept():
+    """A canvas has no table around it: a 0 drawn up against its left edge, a 1 from its top edge
+    and a 7 whose bar runs along the top are digits (they were all dropped as the table's edge)."""
+    canvas = np.full((140, 280), 255, np.uint8)
+    cv2.ellipse(canvas, (18, 70), (20, 35), 0, 0, 360, 0, 10)  # its left side runs along the edge
+    cv2.line(canvas, (120, 0), (120, 100), 0, 10)
+    cv2.polylines(canvas, [np.array([[180, 2], [240, 2], [205, 110]])], False, 0, 10)
+    found = [s.box for s in segment.find_digits(canvas).segments]
+    assert [x // 50 for x, _, _, _ in found] == [0, 2, 3]  # the 0 at x 0, the 1 at 115, the 7 at 175
+
+
+def test_a_number_cropped_tight_to_its_ink_is_read(cnn, mnist, usps):
+    """A number cut out of a photo right at its ink touches every edge of the crop, and was
+    taken for the table beyond a page (a validation page of `benchmark_read.py`)."""
+    page = validation_page(mnist, usps, "clean", 2)
+    boxes = np.array(page.boxes)
+    x0, y0 = boxes[:, :2].min(axis=0)
+    x1, y1 = (boxes[:, :2] + boxes[:, 2:]).max(axis=0)
+    assert cnn.read(page.image[y0:y1, x0:x1]).text == page.text == "75995"
 
 
 def test_overlapping_digits_without_an_ink_minimum_between_them_get_a_denser_look(monkeypatch):
