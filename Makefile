@@ -1,5 +1,5 @@
 # The two commands of the README: `make run` (the drawing app) and `make test` (the test suite).
-# Both create .venv on first use and reinstall only when setup.cfg changes.
+# Both create .venv on first use and reinstall only when setup.cfg or pyproject.toml change.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
