@@ -15,7 +15,9 @@ from . import preprocess
 from .result import Digit, Reading, reading_text
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-TRAIN_COMMANDS = {"cnn": "python scripts/train_cnn.py"}
+TRAIN_COMMANDS = {"cnn.onnx": "`python scripts/train_cnn.py`"}  # a plain run writes only cnn.onnx
+MEMBERS_DOC = "the command in README.md's ensemble members table (\"Other people's handwriting\")"
+RESTORE = "the shipped models come with the repository: restore them with `git checkout models/`"
 MODEL_NAMES = ("cnn", "svc", "ensemble")
 ENSEMBLE = ("cnn.onnx", "cnn_boxfill.onnx", "cnn_deskew_moments.onnx")  # trained apart; each .json beside it
 STRINGS = "strings.onnx"  # the string reader (crnn.py): reads each blob whole, touching digits and all
@@ -38,7 +40,8 @@ class Recognizer:
     @classmethod
     def load(cls, name: str | Path = "cnn", models_dir: str | Path | None = None) -> Recognizer:
         """"cnn" (the shipped model), "svc" (the 8x8 baseline), "ensemble" (the mean of the CNNs in
-        ENSEMBLE: a little more accurate, one model call per member) or a path to a .onnx file.
+        ENSEMBLE: a little more accurate, one model call per member) or a path to a .onnx file (named
+        after its stem).
         The CNNs come with the string reader (STRINGS) when its file is in the models folder."""
         if str(name) == "svc":
             from .svc import SvcBaseline
@@ -54,8 +57,9 @@ class Recognizer:
             path = Path(name)
         else:
             raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_NAMES)}")
+        shipped = str(name) == "cnn"
         strings = _load_strings(Path(models_dir or MODELS_DIR))
-        return cls("cnn", _load_onnx(path), preprocess.MNIST_SIZE, strings)
+        return cls(_model_name(path, shipped), _load_onnx(path, shipped), preprocess.MNIST_SIZE, strings)
 
     def prepare(self, images: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """The model's input batch: (N, 28, 28) in 0..1 for the CNN, (N, 8, 8) in 0..16 for the SVC."""
@@ -104,13 +108,21 @@ class Recognizer:
         return _read(self, image, fast, level, candidates)
 
 
-def _load_onnx(path: Path | list[Path]):
-    """One graph (a path) or an ensemble of graphs (a list of paths)."""
+def _model_name(path: Path, shipped: bool) -> str:
+    """"cnn" for the shipped CNN, else the file's stem (its full name where the stem would pass for
+    another model: the webcam's M key tells "svc" from the CNNs by name)."""
+    if shipped:
+        return "cnn"
+    return path.name if path.stem in MODEL_NAMES and path.stem != "cnn" else path.stem
+
+
+def _load_onnx(path: Path | list[Path], shipped: bool = True):
+    """One graph (a path) or an ensemble of graphs (a list of paths); `shipped`: from the models folder."""
     from .runtime import OnnxEnsemble
 
     if isinstance(path, list):
-        return OnnxEnsemble([_load_graph(each, spin=False) for each in path])
-    return _load_graph(path)
+        return OnnxEnsemble([_load_graph(each, spin=False, shipped=shipped) for each in path])
+    return _load_graph(path, shipped=shipped)
 
 
 def _load_strings(folder: Path):
@@ -127,20 +139,26 @@ def _load_strings(folder: Path):
                          f"`python scripts/train_crnn.py` or delete it") from exc
 
 
-def _load_graph(path: Path, spin: bool = True):
+def _load_graph(path: Path, spin: bool = True, shipped: bool = True):
     """An ONNX Runtime session for `path`, or a ModelError naming the file and the fix."""
     from .runtime import OnnxCnn
 
-    command = TRAIN_COMMANDS["cnn"]
     if not path.exists():
-        raise ModelError(f"model file {path} not found; train it with `{command}`")
+        where = " in the models folder" if shipped else ""
+        raise ModelError(f"model file {path} not found{where}{_fix(path, shipped)}")
     try:
         return OnnxCnn(path, spin=spin)
     except Exception as exc:  # onnxruntime raises several types for a damaged file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(
-            f"model file {path} is unreadable ({first[:120]}); retrain it with `{command}`"
-        ) from exc
+        raise ModelError(f"model file {path} is unreadable ({first[:120]}){_fix(path, shipped)}") from exc
+
+
+def _fix(path: Path, shipped: bool) -> str:
+    """The fix for a missing or damaged model file: the shipped ones come with the repository, and a
+    plain training run rebuilds only cnn.onnx (an ensemble member needs its own options)."""
+    if not shipped:
+        return ""
+    return f"; {RESTORE}, or retrain it with {TRAIN_COMMANDS.get(path.name, MEMBERS_DOC)}"
 
 
 READ_MIN_CONFIDENCE = 0.0  # `read` reports every digit found, however unsure; callers may pass a reject level

@@ -120,6 +120,35 @@ def test_ensemble_with_a_missing_member_names_it(tmp_path):
         Recognizer.load("ensemble", models_dir=tmp_path)
 
 
+def test_a_missing_member_is_restored_not_retrained_with_the_cnn_command(tmp_path):
+    """A plain `train_cnn.py` writes cnn.onnx, never a member: the fix is git or the member's own command."""
+    import shutil
+
+    from recognizer.reader import ENSEMBLE, MODELS_DIR
+
+    for member in ENSEMBLE:
+        shutil.copy(MODELS_DIR / member, tmp_path / member)
+    (tmp_path / "cnn_boxfill.onnx").unlink()
+    with pytest.raises(ModelError) as info:
+        Recognizer.load("ensemble", models_dir=tmp_path)
+    message = str(info.value)
+    assert "cnn_boxfill.onnx not found in the models folder" in message
+    assert "`git checkout models/`" in message and "README.md" in message
+    assert "train_cnn.py" not in message and "\n" not in message
+
+
+def test_a_model_file_is_named_after_its_stem(tmp_path):
+    import shutil
+
+    from recognizer.reader import MODELS_DIR
+
+    shutil.copy(MODELS_DIR / "cnn.onnx", tmp_path / "mine.onnx")
+    assert Recognizer.load(tmp_path / "mine.onnx").name == "mine"
+    assert Recognizer.load(str(tmp_path / "mine.onnx")).name == "mine"
+    with pytest.raises(ModelError, match=r"^model file \S*gone\.onnx not found$"):
+        Recognizer.load(tmp_path / "gone.onnx")  # the user's own file: no talk of the models folder
+
+
 def test_an_ensemble_member_trained_deskewed_gets_deskewed_inputs(mnist):
     from recognizer.preprocess import batch_deskew, batch_to_mnist
     from recognizer.reader import MODELS_DIR
