@@ -124,12 +124,30 @@ def cmd_read(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if failed else 0
 
 
+def confidence_level(text: str) -> float:
+    """A --min-confidence value: a probability, so outside 0..1 it would keep all or drop all."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text!r}") from None
+    if not 0.0 <= value <= 1.0:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"expected a number from 0 to 1, got {text}")
+    return value
+
+
+VERBOSE_HELP = "show tracebacks and library logs"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recognizer", description="Read handwritten digits.")
-    parser.add_argument("--verbose", action="store_true", help="show tracebacks and library logs")
+    parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+    # each subcommand takes --verbose too; SUPPRESS keeps its absence from undoing one given before it
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=VERBOSE_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    ev = sub.add_parser("evaluate", help="accuracy, per-class recall and confusion matrix on an npz")
+    ev = sub.add_parser("evaluate", parents=[common],
+                        help="accuracy, per-class recall and confusion matrix on an npz")
     ev.add_argument("--model", choices=MODEL_NAMES, default="cnn")
     ev.add_argument("--data", required=True, help="npz file with x_test and y_test")
     ev.add_argument("--limit", type=int, help="use only the first N digits")
@@ -137,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.set_defaults(func=cmd_evaluate)
 
     rd = sub.add_parser(
-        "read", help="read the handwritten numbers in photos or scans",
+        "read", parents=[common], help="read the handwritten numbers in photos or scans",
         description="Read handwritten numbers in images. Exit status: 0 every image read, "
         "1 some file could not be read (the rest are still read), 2 usage error or missing model.",
     )
@@ -149,8 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="default %(default)s: three CNNs averaged, more accurate on photos at 1.1-1.5x "
                     "the time per page; cnn is the single model the drawing app uses")
     rd.add_argument("--fast", action="store_true", help="lower working resolution: faster, less accurate")
-    rd.add_argument("--min-confidence", type=float, default=0.0,
-                    help="drop digits read with less confidence than this (default 0: keep all)")
+    rd.add_argument("--min-confidence", type=confidence_level, default=0.0,
+                    help="drop digits read with less confidence than this, 0 to 1 (default 0: keep all)")
     rd.set_defaults(func=cmd_read)
     return parser
 

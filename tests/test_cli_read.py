@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from recognizer import cli, synth
+from recognizer import ModelError, cli, synth
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -158,3 +158,27 @@ def test_read_defaults_to_the_ensemble_and_cnn_stays_selectable():
     parser = cli.build_parser()
     assert parser.parse_args(["read", "x.png"]).model == "ensemble"
     assert parser.parse_args(["read", "x.png", "--model", "cnn"]).model == "cnn"
+
+
+@pytest.mark.parametrize("value", ["2", "-0.1", "nan", "high"])
+def test_min_confidence_outside_0_to_1_is_a_usage_error(value, capsys):
+    with pytest.raises(SystemExit) as info:
+        cli.main(["read", "x.png", "--min-confidence", value])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "--min-confidence: expected a number from 0 to 1" in err
+    assert cli.build_parser().parse_args(["read", "x.png", "--min-confidence", "1"]).min_confidence == 1.0
+
+
+def test_verbose_before_or_after_the_subcommand():
+    parser = cli.build_parser()
+    assert parser.parse_args(["--verbose", "read", "x.png"]).verbose
+    assert parser.parse_args(["read", "x.png", "--verbose"]).verbose
+    assert parser.parse_args(["evaluate", "--data", "d.npz", "--verbose"]).verbose
+    assert not parser.parse_args(["read", "x.png"]).verbose
+
+
+def test_verbose_after_the_subcommand_shows_the_traceback(pages, monkeypatch, tmp_path):
+    root, _ = pages
+    monkeypatch.setattr("recognizer.reader.MODELS_DIR", tmp_path)
+    with pytest.raises(ModelError):  # raised, not turned into one line
+        cli.main(["read", str(root / "page0.png"), "--verbose"])
