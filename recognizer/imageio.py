@@ -16,8 +16,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_PIXELS = 200_000_000  # larger is a decompression bomb or a panorama, not a photo of a note (12-108 MP)
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".jpe", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm", ".pbm",
-     ".pnm", ".jfif", ".heic"}
+     ".pnm", ".jfif", ".heic", ".heif"}
 )  # what a folder walk picks up; files named explicitly are tried whatever their extension
+UNSUPPORTED = {".heic": "HEIC/HEIF", ".heif": "HEIC/HEIF"}  # walked all the same: the user hears why
 
 
 class ImageError(ValueError):
@@ -49,6 +50,9 @@ def load_image(path: str | Path) -> np.ndarray:
     except ImageError:
         raise
     except UnidentifiedImageError:
+        if path.suffix.lower() in UNSUPPORTED:  # iPhone photos: Pillow reads them only with a plugin
+            raise ImageError(f"{path}: {UNSUPPORTED[path.suffix.lower()]} images are not supported; "
+                             f"convert it to JPEG or PNG") from None
         raise ImageError(f"{path}: not an image file (or an unsupported format)") from None
     except Image.DecompressionBombWarning as exc:
         raise ImageError(f"{path}: image too large ({_first_line(exc)})") from None

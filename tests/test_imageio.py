@@ -126,3 +126,13 @@ def test_find_images_walks_sorted_and_skips_hidden(tmp_path):
         (tmp_path / rel).write_bytes(b"x")
     found = [p.relative_to(tmp_path).as_posix() for p in imageio.find_images(tmp_path)]
     assert found == ["a.JPG", "b/1.jpeg", "b/2.png"]
+
+
+@pytest.mark.parametrize("name", ["IMG_0001.HEIC", "photo.heif"])
+def test_heic_is_walked_and_named_as_unsupported(tmp_path, name):
+    path = tmp_path / name
+    path.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic")  # an iPhone photo's first bytes
+    assert imageio.find_images(tmp_path) == [path]  # walked: the user hears about it
+    with pytest.raises(ImageError, match="HEIC/HEIF images are not supported; convert it to JPEG") as info:
+        load_image(path)
+    assert "\n" not in str(info.value) and str(path) in str(info.value)
