@@ -47,6 +47,10 @@ class SourceError(RuntimeError):
     """A camera or file that cannot be opened; the message says what to do instead."""
 
 
+class RoiError(ValueError):
+    """--roi lies wholly outside the frame (known only once the first frame is read)."""
+
+
 # ---------------------------------------------------------------- sources
 
 @dataclass
@@ -162,6 +166,22 @@ def clip_roi(roi: Box | None, shape: tuple[int, ...]) -> Box:
     return (x0, y0, x1 - x0, y1 - y0)
 
 
+def fit_roi(roi: Box | None, shape: tuple[int, ...]) -> Box | None:
+    """`roi` inside the frame, with one warning when it reaches past an edge and is clipped; one wholly
+    outside is refused (`clip_roi` would read the whole frame instead, a silent surprise)."""
+    if roi is None:
+        return None
+    h, w = shape[:2]
+    text = ",".join(map(str, roi))
+    if roi[0] >= w or roi[1] >= h:  # parse_roi refuses negative x and y
+        raise RoiError(f"--roi {text} lies outside the {w}x{h} frame (x below {w}, y below {h})")
+    clipped = clip_roi(roi, shape)
+    if clipped != roi:
+        _warn(f"cam.py: warning: --roi {text} reaches past the {w}x{h} frame; "
+              f"reading {','.join(map(str, clipped))}")
+    return clipped
+
+
 def process_frame(rec: Recognizer, tracker: Tracker, frame: np.ndarray,
                   roi: Box | None = None) -> FrameResult:
     """Read the region of interest (one batched model call), move boxes to frame pixels, track."""
@@ -219,7 +239,8 @@ def summary(name: str, times: list[float], wall_s: float, last: str, reason: str
         return f"{name}: {reason}; no frames"
     p95 = float(np.percentile(times, 95))
     fps = n / wall_s if wall_s > 0 else 0.0
-    return (f"{name}: {reason}; {n} frames, {statistics.median(times):.1f} ms median per frame "
+    frames = f"{n} frame" if n == 1 else f"{n} frames"
+    return (f"{name}: {reason}; {frames}, {statistics.median(times):.1f} ms median per frame "
             f"(p95 {p95:.1f}), {fps:.1f} fps; last reading: {last.replace(chr(10), ' / ') or '(none)'}")
 
 
@@ -228,20 +249,28 @@ def new_tracker(source: Source) -> Tracker:
     return Tracker(min_votes=1, text_confirm=1) if source.kind == "image" else Tracker()
 
 
+def frame_line(index: int, text: str) -> str:
+    """`frame 4: 305 8 6 / 7`: a reading's lines on one line, as the summary and `read` write them."""
+    return f"frame {index}: {text.replace(chr(10), ' / ') or '(no digits)'}"
+
+
 def run_headless(source: Source, rec: Recognizer, roi: Box | None, as_json: bool, out=sys.stdout) -> int:
-    """Every frame, no window: one JSON line per frame on stdout (or the text with --headless alone)."""
+    """Every frame, no window: one JSON line per frame on stdout (or, with --headless alone, a line
+    each time the reading changes)."""
     tracker = new_tracker(source)
     times: list[float] = []
     last, prev = "", None
     start = time.perf_counter()
     for i, frame in enumerate(source.frames(on_retry=_warn)):
+        if i == 0:
+            roi = fit_roi(roi, frame.shape)
         result = process_frame(rec, tracker, frame, roi)
         times.append(result.ms)
         last = result.stable.text
         if as_json:
             print(frame_json(i, result), file=out, flush=True)
         elif last != prev:
-            print(f"{i}: {last!r}", file=out, flush=True)
+            print(frame_line(i, last), file=out, flush=True)
         prev = last
     reason = "camera stopped delivering frames" if source.kind == "camera" else "end of input"
     _warn(summary(source.name, times, time.perf_counter() - start, last, reason))
@@ -274,13 +303,14 @@ class Viewer:
             self.drag_start, self.drag_box = None, None
 
     def run(self) -> int:
-        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no Qt toolbar: drags are ROIs
-        cv2.setMouseCallback(WINDOW, self.on_mouse)
         frames = self.source.frames(on_retry=_warn)
         frame = next(frames, None)
         if frame is None:
             _warn(f"{self.source.name}: no frames")
             return 1
+        self.roi = fit_roi(self.roi, frame.shape)
+        cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no Qt toolbar: drags are ROIs
+        cv2.setMouseCallback(WINDOW, self.on_mouse)
         times: list[float] = []
         start = last_tick = time.perf_counter()
         reason, code = "end of input", 0
@@ -411,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.headless:
             return run_headless(source, rec, args.roi, args.json)
         return Viewer(source, rec, args.roi, args.save_dir, {rec.name: rec}).run()
+    except RoiError as exc:
+        _warn(f"cam.py: error: {exc}")
+        return 2
     except KeyboardInterrupt:
         _warn("cam.py: interrupted")
         return 130

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,41 @@ def test_annotated_frame_has_boxes_and_status_bar(source):
 def test_the_webcam_reads_with_the_ensemble_unless_told_otherwise():
     assert cam.build_parser().parse_args([]).model == "ensemble"
     assert cam.build_parser().parse_args(["--model", "cnn"]).model == "cnn"
+
+
+def test_roi_past_the_frame_is_clipped_with_a_warning_and_one_outside_is_refused(capsys):
+    shape = (480, 640, 3)
+    assert cam.fit_roi((600, 400, 200, 200), shape) == (600, 400, 40, 80)
+    assert cam.fit_roi((10, 10, 100, 100), shape) == (10, 10, 100, 100)  # inside: said nothing
+    assert cam.fit_roi(None, shape) is None
+    assert capsys.readouterr().err.splitlines() == [
+        "cam.py: warning: --roi 600,400,200,200 reaches past the 640x480 frame; reading 600,400,40,80"]
+    for outside in ((640, 0, 50, 50), (0, 480, 50, 50)):
+        with pytest.raises(cam.RoiError, match="outside the 640x480 frame"):
+            cam.fit_roi(outside, shape)
+
+
+def test_headless_text_is_one_readable_line_per_change_and_warns_of_a_clipped_roi_once(source, capsys):
+    scene = scene_of(source, seed=6, frames=12)
+    frames = iter([decoded(d) for d, _ in bench.scene_frames(scene)])
+    fake = cam.Source("clip.avi", "video", lambda: next(frames, None))
+    out = io.StringIO()
+    height, width = decoded(next(bench.scene_frames(scene))[0]).shape[:2]
+    code = cam.run_headless(fake, Recognizer.load("cnn"), (0, 0, width + 100, height + 100), False, out)
+    assert code == 0
+    lines = out.getvalue().splitlines()
+    assert "\n" in scene.text and re.fullmatch(rf"frame \d+: {scene.text.replace(chr(10), ' / ')}", lines[-1])
+    assert all(re.fullmatch(r"frame \d+: [\d /]+|frame \d+: \(no digits\)", line) for line in lines), lines
+    err = capsys.readouterr().err
+    assert err.count("reaches past") == 1 and "12 frames" in err
+    assert "; 1 frame, " in cam.summary("x.png", [5.0], 0.1, "2024", "end of input")
+    assert cam.frame_line(0, "") == "frame 0: (no digits)"
+
+
+def test_roi_wholly_outside_the_frame_is_a_one_line_error(tmp_path):
+    image = tmp_path / "blank.png"
+    cv2.imwrite(str(image), np.full((48, 64), 255, np.uint8))
+    done = run_cam("--source", str(image), "--headless", "--model", "cnn", "--roi", "100,0,10,10")
+    assert done.returncode == 2 and done.stdout == ""
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and "--roi 100,0,10,10 lies outside the 64x48 frame" in err[0], err
