@@ -77,10 +77,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--replay", metavar="STROKES.json",
                    help="draw these strokes as mouse events, read, report")
     p.add_argument("--headless", action="store_true",
-                   help="no display (SDL dummy driver); exits after a replay")
+                   help="with --replay: no display (SDL dummy driver), exit after the replay")
     p.add_argument("--json", action="store_true", help="with --replay: print one JSON line and exit")
     p.add_argument("--save-dir", default=".", help="where S saves PNGs (default: current directory)")
-    p.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=WINDOW_SIZE, help="window size")
+    p.add_argument("--size", type=int, nargs=2, metavar=("W", "H"), default=WINDOW_SIZE,
+                   help=f"window size (at least {MIN_WINDOW[0]}x{MIN_WINDOW[1]})")
     p.add_argument("--fps", type=int, default=FPS_CAP, help="frame cap (0: none)")
     p.add_argument("--replay-rate", type=float, default=None,
                    help="mouse events per second for --replay (default: all at once when headless, else 250)")
@@ -178,6 +179,14 @@ def one_line(exc: BaseException) -> str:
     return text[0] if text else type(exc).__name__
 
 
+def confidence_line(d) -> str:
+    """How a digit's confidence is made: P(label) over the ten digits (what the bars show) times
+    P(one digit) (the CNN's reject class), so the header's number and the bar's can differ."""
+    p = float(d.proba[d.label])
+    single = d.confidence / p if p > 0 else 0.0
+    return f"= {p:.0%} a {d.label} (bars) \u00d7 {single:.0%} one digit"
+
+
 def find_tts() -> str | None:
     """A local text-to-speech command, or None."""
     for name in ("espeak-ng", "espeak"):
@@ -222,7 +231,8 @@ class App:
             raise RuntimeError("no display found")
         pygame.font.init()
         flags = pygame.RESIZABLE
-        self.screen = pygame.display.set_mode(tuple(args.size), flags)
+        size = (max(args.size[0], MIN_WINDOW[0]), max(args.size[1], MIN_WINDOW[1]))  # where the panels fit
+        self.screen = pygame.display.set_mode(size, flags)
         pygame.display.set_caption("Digit Recognition: draw a number")
         self._fonts: dict[int, object] = {}
         self.screen.fill(BG)
@@ -296,9 +306,9 @@ class App:
                     self.metrics.model_ready_s = time.perf_counter() - START
                 if hasattr(rec.backend, "inspector") and not self.args.replay:
                     rec.backend.inspector()  # ready for the I view before anyone presses I
-            except Exception as exc:
-                self.model_errors[name] = one_line(exc)
+            except Exception as exc:  # printed here once, before anyone waiting on model_errors sees it
                 print(f"app: cannot load the {name.upper()} model: {one_line(exc)}", file=sys.stderr)
+                self.model_errors[name] = one_line(exc)
             finally:
                 self._loading.discard(name)
 
@@ -597,15 +607,13 @@ class App:
     def post_replay(self, replay, rate: float | None = None) -> None:
         """Queue a replay as real mouse events: button down, motion for each point, button up.
 
-        Points are scaled uniformly onto the on-screen canvas (aspect kept, centred). With `rate`
+        Points are fitted uniformly onto the logical canvas (`fit_strokes`: aspect kept, centred). With `rate`
         (events per second) they are posted at that pace, as a mouse would send them.
         """
         pg = self.pg
-        cw, ch = self.st.CANVAS_SIZE
-        scale, dx, dy = self.st.fit_transform(replay.canvas, (cw, ch))
         events = []
-        for stroke in replay.strokes:
-            pts = [self.to_screen(x * scale + dx, y * scale + dy) for x, y in stroke]
+        for stroke in self.st.fit_strokes(replay.strokes, replay.canvas, self.st.CANVAS_SIZE):
+            pts = [self.to_screen(x, y) for x, y in stroke]
             events.append(pg.event.Event(pg.MOUSEBUTTONDOWN, pos=pts[0], button=1))
             last = pts[0]
             for p in pts[1:]:
@@ -674,9 +682,15 @@ class App:
         self.screen.blit(surf, rect)
         return rect
 
+    def _text_fit(self, text: str, size: int, color, pos, width: int, anchor: str = "topleft"):
+        """`_text`, smaller where it would run past `width` px: a narrow panel must not clip a label."""
+        while size > 12 and self._font(size).size(text)[0] > width:
+            size -= 1
+        return self._text(text, size, color, pos, anchor)
+
     def _layout(self) -> Layout:
         pg = self.pg
-        w, h = self.screen.get_size()
+        real_w, real_h = w, h = self.screen.get_size()
         w, h = max(w, MIN_WINDOW[0]), max(h, MIN_WINDOW[1])
         status_h = 28
         panel_w = int(min(max(280, w * 0.3), 420))
@@ -688,7 +702,7 @@ class App:
         canvas = pg.Rect(MARGIN, MARGIN, int(cw * scale), int(ch * scale))
         reading = pg.Rect(MARGIN, canvas.bottom + MARGIN, avail_w, h - canvas.bottom - 2 * MARGIN - status_h)
         panel = pg.Rect(w - panel_w - MARGIN, MARGIN, panel_w, h - 2 * MARGIN - status_h)
-        status = pg.Rect(0, h - status_h, w, status_h)
+        status = pg.Rect(0, real_h - status_h, real_w, status_h)  # on screen in a window below MIN_WINDOW too
         return Layout(canvas, scale, reading, panel, status)
 
     def _palette_surface(self, gray):
@@ -911,11 +925,14 @@ class App:
         d = digits[i]
         verdict = "sure" if d.confidence >= LOW_CONFIDENCE else "unsure"
         color = GOOD if d.confidence >= LOW_CONFIDENCE else UNSURE
-        self._text(f"digit {i + 1} of {len(digits)}: {d.label}  {d.confidence:.0%} ({verdict})", 22, color,
-                   (x, y))
-        y += 30
+        width = r.width - 28
+        header = f"digit {i + 1} of {len(digits)}: {d.label}  {d.confidence:.0%} ({verdict})"
+        self._text_fit(header, 22, color, (x, y), width)
+        y += 26
+        self._text_fit(confidence_line(d), 18, DIM, (x, y), width)
+        y += 24
         # bar chart of the 10 class probabilities
-        bar_h = max(10, min(22, (r.height - 320) // 11))
+        bar_h = max(10, min(22, (r.height - 340) // 11))
         bar_w = r.width - 28 - 80
         proba = np.asarray(d.proba, dtype=float)
         for k in range(10):
@@ -935,7 +952,7 @@ class App:
             return
         mi = np.asarray(d.model_input, dtype=np.float32)
         n = mi.shape[0]
-        self._text(f"what the model sees ({n}x{n})   I: feature maps", 18, DIM, (x, y))
+        self._text_fit(f"what the model sees ({n}x{n})   I: feature maps", 18, DIM, (x, y), r.width - 28)
         img = np.clip(mi / max(float(mi.max()), 1e-6) * 255.0, 0, 255).astype(np.uint8)
         side = max(n, (side // n) * n)
         surf = pg.transform.scale(self._palette_surface(img), (side, side))
@@ -958,7 +975,7 @@ class App:
             self._maps_cache = (key, maps)
         maps = self._maps_cache[1]
         c = maps.shape[0]
-        self._text(f"conv1: {c} feature maps   I: model input", 18, DIM, area.topleft)
+        self._text_fit(f"conv1: {c} feature maps   I: model input", 18, DIM, area.topleft, area.width)
         cols = int(np.ceil(np.sqrt(c * area.width / max(area.height - 22, 1))))
         cols = max(1, min(c, cols))
         rows = int(np.ceil(c / cols))
@@ -1006,14 +1023,14 @@ def run_replay(app: App, args: argparse.Namespace) -> int:
         print(f"app: {exc}", file=sys.stderr)
         return 2
     if not app.wait_ready():
-        msg = app.model_errors.get(app.model_name, "the model did not load in time")
-        print(f"app: cannot replay: {msg}", file=sys.stderr)
+        if app.model_name not in app.model_errors:  # a load error is already printed by the loader
+            print("app: cannot replay: the model did not load in time", file=sys.stderr)
         return 2
     rate = args.replay_rate if args.replay_rate is not None else (None if args.headless else 250.0)
     reading = app.replay(replay, rate)
     if reading is None and not app.drawing.is_empty():
-        err = app.result.error if app.result is not None and app.result.error else "no reading in time"
-        print(f"app: replay failed: {err}", file=sys.stderr)
+        if app.result is None or not app.result.error:  # a reading error is already printed by poll_results
+            print("app: replay failed: no reading in time", file=sys.stderr)
         return 2
     data = reading.to_dict() if reading is not None else {"text": "", "digits": []}
     if args.json:
@@ -1027,13 +1044,19 @@ def run_replay(app: App, args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.json and not args.replay:
-        print("app: --json needs --replay STROKES.json", file=sys.stderr)
-        return 2
+    for flag in ("json", "headless"):  # without a replay there is nothing to print, nothing ever ends
+        if getattr(args, flag) and not args.replay:
+            print(f"app: --{flag} needs --replay STROKES.json", file=sys.stderr)
+            return 2
     try:
         app = App(args)
+    except ImportError as exc:  # run outside the venv: a missing package, not a display problem
+        print(f"app: a package is missing ({one_line(exc)}): run `make run` "
+              "(or `make install`, then .venv/bin/python app.py)", file=sys.stderr)
+        return 2
     except Exception as exc:  # no display, no video driver...
-        print(f"app: cannot open the window: {one_line(exc)} (try --headless)", file=sys.stderr)
+        hint = "" if args.headless else " (without a display: --replay STROKES.json --headless)"
+        print(f"app: cannot open the window: {one_line(exc)}{hint}", file=sys.stderr)
         return 2
     try:
         code = run_replay(app, args) if args.replay else app.run()

@@ -300,9 +300,9 @@ class Replay:
         if not isinstance(data, dict) or "canvas" not in data or "strokes" not in data:
             raise ValueError('replay must be a JSON object with "canvas": [W, H] and "strokes": [...]')
         canvas = data["canvas"]
-        if (not isinstance(canvas, list) or len(canvas) != 2
-                or not all(isinstance(v, int | float) and v > 0 for v in canvas)):
-            raise ValueError(f'"canvas" must be [W, H] with positive numbers, got {canvas!r}')
+        if not isinstance(canvas, list) or len(canvas) != 2 or not all(_is_side(v) for v in canvas):
+            raise ValueError(f'"canvas" must be [W, H], finite positive numbers (1 px or more), '
+                             f'got {canvas!r}')
         if not isinstance(data["strokes"], list):
             raise ValueError('"strokes" must be a list of strokes, each a list of [x, y] points')
         strokes = []
@@ -312,6 +312,11 @@ class Replay:
             except (ValueError, TypeError) as exc:
                 raise ValueError(f"stroke {i}: {exc}") from None
         return cls((int(round(canvas[0])), int(round(canvas[1]))), strokes)
+
+
+def _is_side(v: object) -> bool:
+    """Finite (Infinity cannot be rounded) and 1 px or more once rounded (0 px cannot be fitted)."""
+    return isinstance(v, int | float) and math.isfinite(v) and round(v) >= 1
 
 
 def read_replay(path: str | Path) -> Replay:

@@ -281,9 +281,10 @@ def test_replay_cli_prints_one_json_line(tmp_path):
     assert set(data["digits"][0]) == {"label", "confidence", "box"}
 
 
-def test_replay_cli_bad_file_is_one_line_error(tmp_path):
+@pytest.mark.parametrize("canvas", ["[10]", "[Infinity, 280]"])
+def test_replay_cli_bad_file_is_one_line_error(tmp_path, canvas):
     path = tmp_path / "bad.json"
-    path.write_text('{"canvas": [10], "strokes": []}')
+    path.write_text(f'{{"canvas": {canvas}, "strokes": []}}')
     out = run_app("--replay", str(path), "--headless", "--json")
     assert out.returncode == 2
     assert out.stdout == "" and len(out.stderr.strip().splitlines()) == 1 and "canvas" in out.stderr
@@ -303,3 +304,86 @@ def test_speak_uses_local_tts_or_says_it_is_missing(monkeypatch, capsys):
     for _ in range(5):
         a.step()
     assert spoken == [["/usr/bin/espeak-ng", "1"]]
+
+
+def test_headless_without_replay_is_refused(capsys):
+    assert appmod.main(["--headless"]) == 2  # it would otherwise run forever, showing nothing
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["app: --headless needs --replay STROKES.json"]
+
+
+def test_no_display_and_missing_package_get_their_own_hints(monkeypatch, capsys):
+    def no_display(args):
+        raise RuntimeError("no display found")
+
+    monkeypatch.setattr(appmod, "App", no_display)
+    assert appmod.main([]) == 2
+    assert "--replay STROKES.json --headless" in capsys.readouterr().err
+    monkeypatch.undo()
+    monkeypatch.setitem(sys.modules, "pygame", None)  # as outside the venv: `import pygame` fails
+    assert appmod.main(["--replay", "x.json", "--headless"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "pygame" in err[0] and "make run" in err[0] and "display" not in err[0]
+
+
+def replay_file(tmp_path):
+    path = tmp_path / "one.json"
+    st.write_replay(path, st.Replay(st.CANVAS_SIZE, [np.float32(s) for s in ONE]))
+    return path
+
+
+def test_replay_with_a_damaged_model_prints_the_error_once(tmp_path, monkeypatch, capsys):
+    from recognizer import reader
+
+    (tmp_path / "cnn.onnx").write_bytes(b"not a model")
+    monkeypatch.setattr(reader, "MODELS_DIR", tmp_path)
+    a = appmod.App(appmod.parse_args(["--headless", "--fps", "0", "--replay", str(replay_file(tmp_path))]))
+    assert appmod.run_replay(a, a.args) == 2
+    a.finish_loading()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot load the CNN model" in err[0]
+
+
+def test_replay_with_a_failing_reading_prints_the_error_once(tmp_path, monkeypatch, capsys):
+    import recognizer
+
+    class Broken:
+        backend = None
+
+        def read(self, image):
+            raise RuntimeError("the model broke")
+
+    monkeypatch.setattr(recognizer.Recognizer, "load", classmethod(lambda cls, name: Broken()))
+    a = appmod.App(appmod.parse_args(["--headless", "--fps", "0", "--replay", str(replay_file(tmp_path))]))
+    assert appmod.run_replay(a, a.args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["app: reading failed: the model broke"]
+
+
+def test_confidence_line_shows_the_bar_and_the_one_digit_probability():
+    from recognizer.result import Digit
+
+    proba = np.float32([0.69, 0.31] + [0.0] * 8)
+    d = Digit(0, 0.52, (0, 0, 10, 10), proba, np.zeros((28, 28), np.float32))
+    assert appmod.confidence_line(d) == "= 69% a 0 (bars) \u00d7 75% one digit"  # 0.52 = 0.69 x 0.75
+
+
+@needs_cnn
+def test_small_window_shows_status_bar_and_keeps_labels_in_the_panel():
+    a = appmod.App(appmod.parse_args(["--headless", "--fps", "0", "--size", "640", "400"]))
+    try:
+        assert a.screen.get_size() == appmod.MIN_WINDOW  # opened as small as the panels allow
+        assert a.wait_ready(20)
+        drag(a, ONE)
+        for show_maps in (False, True):
+            a.show_maps = show_maps
+            a.step()
+            shot = pygame.surfarray.array3d(a.screen).swapaxes(0, 1).astype(int)
+            L = a.layout
+            assert L.status.bottom == a.screen.get_height()
+            status = shot[L.status.top : L.status.bottom, : L.status.right]
+            assert np.any(np.abs(status - appmod.PANEL).max(axis=2) > 40)  # its text is drawn
+            edge = shot[L.panel.top + 10 : L.panel.bottom - 10, L.panel.right - 12 : L.panel.right]
+            assert np.all(np.abs(edge - appmod.PANEL).max(axis=2) < 8)  # no label runs into the edge
+    finally:
+        pygame.display.set_mode(appmod.WINDOW_SIZE, pygame.RESIZABLE)

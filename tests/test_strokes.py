@@ -74,6 +74,9 @@ def test_replay_roundtrip_and_errors(tmp_path):
         ("{not json", "not valid JSON"),
         (json.dumps({"strokes": []}), '"canvas"'),
         (json.dumps({"canvas": [0, 10], "strokes": []}), "positive"),
+        ('{"canvas": [Infinity, 280], "strokes": []}', "finite positive"),
+        ('{"canvas": [560, NaN], "strokes": []}', "finite positive"),
+        (json.dumps({"canvas": [0.3, 280], "strokes": []}), "1 px or more"),  # rounds to 0 px
         (json.dumps({"canvas": [10, 10], "strokes": [[[1, 2, 3]]]}), "stroke 0"),
         (json.dumps({"canvas": [10, 10], "strokes": [[]]}), "stroke 0"),
     ]:
