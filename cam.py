@@ -405,7 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--height", type=int, default=480, help="frame height in pixels (default 480)")
     p.add_argument("--roi", type=parse_roi, help="read only this region: x,y,w,h in frame pixels")
     p.add_argument("--model", default=DEFAULT_MODEL,
-                   help="ensemble (default: three CNNs, ~22 ms a frame), cnn (one, ~14 ms), svc or a .onnx")
+                   help="ensemble (default: three CNNs, ~15 ms a frame on one core), cnn (one: faster), "
+                   "svc or a .onnx")
     p.add_argument("--headless", action="store_true", help="no window: process every frame and print")
     p.add_argument("--json", action="store_true", help="with --headless: one JSON object per frame")
     p.add_argument("--save-dir", type=Path, default=Path("captures"), help="where S saves (captures/)")
