@@ -51,6 +51,8 @@ StringFn = Callable[[list[np.ndarray]], list[StringReading]]  # blob crops -> th
 MAX_SIDE = 1600  # larger images are read downscaled: digits stay >= ~25 px in a 12 MP photo of a note
 FAST_MAX_SIDE = 800  # `fast=True` (webcam frames): half the pixels to touch, digits still >= 20 px
 POLARITY_WINDOW = 0.1  # polarity: median window, share of the short side; wider than strokes, not shadows
+CROP_SIDE = 240  # photos shorter than this are crops around writing, not pages or frames ...
+CROP_KERNEL = 0.5  # ... whose paper estimate needs a window this share of the short side
 POLARITY_MARGIN = 10.0  # grey levels around the background that are paper texture, not ink
 MIN_CONTRAST = 12.0  # an image whose grey levels span less than this holds no ink at all
 NOISE_SIGMAS_LOW = 4.0  # the low threshold stays this many noise sigmas above the background
@@ -191,12 +193,16 @@ def ink_is_dark(gray: np.ndarray, paper: float | None = None) -> bool:
     The background is the canvas's own level when it is flat (`paper`, the app), else a median
     filter a tenth of the image wide: with the global median, a shadow over much of a webcam
     frame put a whole lit region in the bright tail and the frame read as light ink on dark.
+    A crop around writing (shorter than `CROP_SIDE`) has strokes as wide as such a window; its
+    border is mostly paper, whatever the ink touches.
     """
     h, w = gray.shape
     f = max(1, min(h, w) // 100)
     size = (max(1, w // f), max(1, h // f))
     small = gray if f == 1 else cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    if paper is None:
+    if paper is None and min(h, w) < CROP_SIDE:
+        background = np.float32(np.median(border_ring(gray)))
+    elif paper is None:
         k = max(3, int(min(small.shape) * POLARITY_WINDOW) | 1)
         background = cv2.medianBlur(np.clip(small, 0, 255).astype(np.uint8), k).astype(np.float32)
     else:
@@ -206,6 +212,12 @@ def ink_is_dark(gray: np.ndarray, paper: float | None = None) -> bool:
     dark_mass = float(np.clip(-diff - margin, 0, None).sum())
     bright_mass = float(np.clip(diff - margin, 0, None).sum())
     return dark_mass >= bright_mass
+
+
+def border_ring(gray: np.ndarray, width: int = 2) -> np.ndarray:
+    """The pixels of the image's outer `width` rows and columns."""
+    return np.concatenate([gray[:width].ravel(), gray[-width:].ravel(), gray[:, :width].ravel(),
+                           gray[:, -width:].ravel()])
 
 
 def flat_background(gray: np.ndarray) -> float | None:
@@ -219,7 +231,8 @@ def flat_background(gray: np.ndarray) -> float | None:
 def ink_layer(gray: np.ndarray, paper: float | None = None, dark: bool | None = None) -> np.ndarray:
     """Ink strength 0..1 per pixel with the paper and its uneven light divided out.
 
-    The background (paper under its light) is what a max filter wider than any stroke leaves;
+    The background (paper under its light) is what a max filter wider than any stroke leaves (in a
+    crop around writing, shorter than `CROP_SIDE`, digits fill the height: half of it is wider);
     light multiplies reflectance, so dark ink is 1 - gray/background. Bright ink on a dark canvas
     is the difference over the remaining range. `paper` (`flat_background`) and `dark`
     (`ink_is_dark`) are measured here unless the caller has them.
@@ -234,7 +247,8 @@ def ink_layer(gray: np.ndarray, paper: float | None = None, dark: bool | None = 
         dark = ink_is_dark(gray, paper)
     factor = BACKGROUND_SCALE if min(h, w) >= 8 * BACKGROUND_SCALE else 1
     small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
-    k = max(3, int(max(h, w) * BACKGROUND_KERNEL / factor) | 1)
+    side = max(max(h, w) * BACKGROUND_KERNEL, min(h, w) * CROP_KERNEL if min(h, w) < CROP_SIDE else 0)
+    k = max(3, int(side / factor) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     op = cv2.MORPH_CLOSE if dark else cv2.MORPH_OPEN  # closing removes dark strokes, opening bright
     # no smoothing after the closing: it keeps a shadow's edge sharp, a blur would make it ink
@@ -254,6 +268,9 @@ def label_ink(ink: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, floa
     components above the low threshold that reach the `strong` ink level somewhere."""
     sample = ink[::3, ::3]
     mid = float(np.median(sample))
+    if mid > INK_LOW and (sample <= INK_LOW).sum() > 10:  # a crop mostly ink (a bold number cut tight):
+        sample = sample[sample <= INK_LOW]  # the noise is the paper's, measured where it shows
+        mid = float(np.median(sample))
     sigma = 1.4826 * float(np.median(np.abs(sample - mid)))
     top = float(np.percentile(sample, 99.9))
     strong = max(INK_HIGH, INK_HIGH_OF_MAX * top, mid + NOISE_SIGMAS_HIGH * sigma)
@@ -1017,9 +1034,10 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
             keep = reaching(labels, n, ink, strong)
     boxes = [(int(a), int(b), int(c), int(d)) for a, b, c, d in stats[1:, :4]]
     contact = edge_contact(labels, stats)
-    # (a canvas has no table around it: a digit drawn up against its edge is a digit)
+    # a canvas or a crop around writing has no table around it: what touches its edge is writing
+    framed = paper is None and min(gray.shape) >= CROP_SIDE
     big = [i for i, b in enumerate(boxes) if keep[i + 1] and (b[3] >= 2 or b[2] >= 2)
-           and (paper is not None or not is_margin(b, ink.shape, float(contact[i + 1])))]
+           and not (framed and is_margin(b, ink.shape, float(contact[i + 1])))]
     if not big:
         return Layout([], scale)
     digit_h = typical_height([boxes[i] for i in big], stats[1:, cv2.CC_STAT_AREA][big])
