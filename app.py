@@ -57,12 +57,12 @@ HELP = [
     ("right drag", "erase"),
     ("E", "pen / eraser for the left button"),
     ("C", "clear the canvas"),
-    ("Ctrl+Z", "undo the last stroke or clear"),
+    ("Ctrl+Z", "undo the last stroke or clear; on an image: back"),
     ("Tab / arrows", "select the digit shown on the right"),
     ("M", "switch model: CNN / SVC baseline"),
     ("I", "what the CNN sees: conv1 feature maps"),
     ("S", "save the drawing and its reading as PNG"),
-    ("drop a file", "read an image file (photo, scan)"),
+    ("drop a file", "read an image; clears the canvas (undoable)"),
     ("H", "show / hide this help"),
     ("Esc", "close help, else quit"),
 ]
@@ -268,6 +268,7 @@ class App:
         self.last_request_t = 0.0
         self.result: Result | None = None
         self.file_result: Result | None = None  # a dropped image being shown instead of the drawing
+        self.drop_cleared = False  # the shown image's drop cleared the drawing: Ctrl+Z brings it back
         self.selected: int | None = None  # None: follow the digit under the last stroke
         self.pen_up_pending: list[tuple[int, float]] = []  # (version, time) awaiting a reading on screen
         self.tts = find_tts() if args.speak else None
@@ -362,7 +363,7 @@ class App:
 
     def mouse_down(self, pos, button: int) -> None:
         if self.layout.canvas.collidepoint(pos) and button in (1, 3):
-            self.file_result = None
+            self.dismiss_file()
             self.selected = None
             self.drawing.begin(*self.to_canvas(pos), erase=(button == 3 or self.eraser))
         elif button == 1:
@@ -374,11 +375,12 @@ class App:
         pg = self.pg
         k, ctrl = event.key, bool(event.mod & (pg.KMOD_CTRL | pg.KMOD_META))
         if k == pg.K_z and ctrl:
-            self.file_result = None
-            if not self.drawing.undo():
+            if self.file_result is not None:  # the image hides the drawing: undo means back to it
+                self.dismiss_file(undo=True)
+            elif not self.drawing.undo():
                 self.say_status("nothing to undo")
         elif k == pg.K_c:
-            self.file_result = None
+            self.dismiss_file()
             self.drawing.clear()
             self.selected = None
         elif k == pg.K_e:
@@ -418,19 +420,48 @@ class App:
     # ------------------------------------------------------------------ reading
 
     def read_file(self, path: str) -> None:
-        rec = self.rec
-        if rec is None:
-            self.say_status("the model is not loaded yet; drop the file again in a moment", UNSURE)
+        """Show and read a file; the same file again (M) keeps its image on screen while it is re-read."""
+        old = self.file_result
+        image = old.image if old is not None and old.path == path else None
+        self.file_result = Result(0, self.model_name, -1, image=image, path=path)  # seq 0: not sent yet
+        if self.rec is None:
+            self.say_status(f"loading the {self.model_name.upper()}; {Path(path).name} is read then")
+        self.send_file()
+
+    def send_file(self) -> None:
+        """Send the shown file to the worker once its model is loaded (dropped, or M pressed, before that)."""
+        res, rec = self.file_result, self.rec
+        if res is None or res.seq or rec is None:
             return
         self.seq += 1
-        self.file_result = Result(self.seq, self.model_name, -1, path=path)
-        self.say_status(f"reading {Path(path).name}...")
-        self.worker.submit(Job(self.seq, self.model_name, rec, path=path))
+        res.seq = self.seq
+        self.say_status(f"reading {Path(res.path).name}...")
+        self.worker.submit(Job(self.seq, self.model_name, rec, path=res.path))
+
+    def show_file(self, res: Result) -> None:
+        """A file's reading is in: show it in place of the drawing, which a first read clears (undoably)."""
+        if res.error:  # back to the drawing and its reading; the error stays in the status bar
+            self.dismiss_file()
+            return
+        if self.file_result.image is None:  # a new drop, not a re-read
+            self.drop_cleared = self.drop_cleared or bool(self.drawing.strokes)
+            self.drawing.clear()
+            self.selected = None
+        self.file_result = res
+        self.say_status(f"read {Path(res.path).name} ({res.model.upper()})")
+
+    def dismiss_file(self, undo: bool = False) -> None:
+        """Back from a dropped image to the canvas; `undo` (Ctrl+Z) also undoes the clear the drop made."""
+        if self.file_result is not None and undo and self.drop_cleared:
+            self.drawing.undo()
+        self.file_result = None
+        self.drop_cleared = False
 
     def request_reading(self) -> None:
         """Send a changed drawing to the worker: at once after pen-up, every LIVE_INTERVAL while drawing."""
         rec = self.rec
         key = (self.drawing.version, self.model_name)
+        self.send_file()
         if rec is None or key == self.requested or self.file_result is not None:
             return
         now = time.perf_counter()
@@ -454,9 +485,7 @@ class App:
                 self.metrics.read_ms.append(res.seconds * 1000)
             if res.path is not None:
                 if self.file_result is not None and self.file_result.seq == res.seq:
-                    self.file_result = res
-                    if not res.error:
-                        self.say_status(f"read {Path(res.path).name} ({res.model.upper()})")
+                    self.show_file(res)
                 continue
             if self.result is None or res.seq > self.result.seq:
                 self.result = res
@@ -465,11 +494,13 @@ class App:
 
     def current_reading(self):
         """The reading shown now: the dropped file's, else the drawing's (None while none is ready)."""
+        if self.rec is None:  # the model M switched to is loading: no other model's reading
+            return None
         if self.file_result is not None:
             return self.file_result.reading
-        if self.drawing.is_empty():
+        if self.drawing.is_empty() or self.result is None or self.result.model != self.model_name:
             return None
-        return self.result.reading if self.result is not None else None
+        return self.result.reading
 
     def reading_is_fresh(self) -> bool:
         r = self.result
@@ -854,7 +885,7 @@ class App:
             self._text("draw a digit or a number", max(24, r.height // 4), DIM, r.center, "center")
             return
         if self.rec is None:
-            msg = self.model_errors.get(self.model_name, "loading the model...")
+            msg = self.model_errors.get(self.model_name, f"loading the {self.model_name.upper()}...")
             self._text(msg[:90], 22, BAD if self.model_name in self.model_errors else DIM, r.center, "center")
             return
         if reading is None:
@@ -919,7 +950,8 @@ class App:
         self._text(title, 22, TEXT, (x, y))
         y += 28
         if not digits:
-            self._text("probabilities appear here", 20, DIM, (x, y + 6))
+            waiting = f"loading the {name}..." if self.rec is None else "probabilities appear here"
+            self._text(waiting, 20, DIM, (x, y + 6))
             return
         i = self._selected_index(digits)
         d = digits[i]

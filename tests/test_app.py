@@ -174,13 +174,81 @@ def test_drop_file_reads_it_and_a_bad_file_is_reported(ready, tmp_path):
     assert ready.current_reading().text == "17"
     bad = tmp_path / "notes.png"
     bad.write_text("this is not an image")
-    pygame.event.post(pygame.event.Event(pygame.DROPFILE, file=str(bad)))
+    drop(ready, bad)
+    assert "not an image" in ready.status and ready.running
+
+
+def drop(app, path):
+    """Drop a file on the window and run frames until its reading (or its error) is in."""
+    pygame.event.post(pygame.event.Event(pygame.DROPFILE, file=str(path)))
+    for _ in range(400):
+        app.step()
+        time.sleep(0.005)  # let the worker thread have the GIL (the test loop runs uncapped)
+        f = app.file_result
+        if (f is None or f.reading is not None) and app.worker.idle() and not app.worker.results:
+            break
+    app.step()
+
+
+def number_png(tmp_path):
+    import cv2
+
+    path = tmp_path / "number.png"
+    cv2.imwrite(str(path), 255 - st.render_strokes(ONE + shift(SEVEN, 100)))  # dark on white, "17"
+    return path
+
+
+@needs_cnn
+def test_a_bad_drop_brings_the_drawing_and_its_reading_back(ready, tmp_path):
+    drag(ready, SEVEN)
+    bad = tmp_path / "notes.txt"
+    bad.write_text("shopping list")
+    drop(ready, bad)
+    assert ready.file_result is None and ready.current_reading().text == "7"
+    assert ready.status.startswith("could not read") and ready.status_color == appmod.BAD
+
+
+@needs_cnn
+def test_a_drop_clears_the_canvas_undoably_and_undo_on_the_image_goes_back(ready, tmp_path):
+    drag(ready, shift(SEVEN, -150))
+    drop(ready, number_png(tmp_path))
+    assert ready.current_reading().text == "17" and ready.drawing.is_empty()
+    assert drag(ready, ONE).text == "1"  # drawing dismisses the image: a blank canvas, not the old 7
+    press(ready, pygame.K_z, pygame.KMOD_CTRL)
+    press(ready, pygame.K_z, pygame.KMOD_CTRL)  # the stroke, then the drop's clear
+    assert ready.wait_reading(20).text == "7"
+    drop(ready, number_png(tmp_path))
+    press(ready, pygame.K_z, pygame.KMOD_CTRL)  # on the image: back to the drawing, nothing of it undone
+    assert ready.file_result is None and ready.wait_reading(20).text == "7"
+
+
+@needs_cnn
+def test_m_on_a_dropped_image_while_the_svc_loads_rereads_it_once_loaded(ready, tmp_path):
+    ready.load_model("svc")
+    for _ in range(900):  # the SVC is fitted at first use: seconds on a busy machine
+        if "svc" in ready.models or "svc" in ready.model_errors:
+            break
+        time.sleep(0.1)
+    assert "svc" in ready.models, ready.model_errors
+    drop(ready, number_png(tmp_path))
+    svc = ready.models.pop("svc")
+    ready._loading.add("svc")  # as if still loading
+    try:
+        press(ready, pygame.K_m)
+        assert ready.current_reading() is None and ready.file_result.image is not None  # no CNN data
+        assert "loading the SVC" in ready.status
+    finally:
+        ready.models["svc"] = svc
+        ready._loading.discard("svc")
+    ready.step()
+    assert ready.file_result.seq > 0  # sent to the worker as soon as the model is there
     for _ in range(400):
         ready.step()
-        time.sleep(0.005)  # let the worker thread have the GIL (the test loop runs uncapped)
-        if ready.file_result is not None and ready.file_result.error:
+        time.sleep(0.005)
+        if ready.file_result.reading is not None:
             break
-    assert "not an image" in ready.status and ready.running
+    assert ready.file_result.model == "svc" and ready.current_reading().digits[0].model_input.shape == (8, 8)
+    press(ready, pygame.K_m)
 
 
 @needs_cnn
