@@ -364,6 +364,7 @@ class App:
     def mouse_down(self, pos, button: int) -> None:
         if self.layout.canvas.collidepoint(pos) and button in (1, 3):
             self.dismiss_file()
+            self.clear_error()
             self.selected = None
             self.drawing.begin(*self.to_canvas(pos), erase=(button == 3 or self.eraser))
         elif button == 1:
@@ -381,6 +382,7 @@ class App:
                 self.say_status("nothing to undo")
         elif k == pg.K_c:
             self.dismiss_file()
+            self.clear_error()
             self.drawing.clear()
             self.selected = None
         elif k == pg.K_e:
@@ -489,6 +491,8 @@ class App:
                 continue
             if self.result is None or res.seq > self.result.seq:
                 self.result = res
+                if not res.error:
+                    self.clear_error()
                 if res.model == self.model_name and not self.drawing.drawing and not res.error:
                     self.speak_due = time.perf_counter() + SPEAK_DELAY
 
@@ -566,6 +570,11 @@ class App:
 
     def say_status(self, text: str, color=DIM) -> None:
         self.status, self.status_color = text, color
+
+    def clear_error(self) -> None:
+        """An error in the status bar is about the last action: the next reading, stroke or clear ends it."""
+        if self.status_color == BAD:
+            self.say_status("")
 
     def maybe_speak(self) -> None:
         if self.speak_due is None or time.perf_counter() < self.speak_due or self.drawing.drawing:
