@@ -279,6 +279,7 @@ class App:
         self._base_key = None
         self._base = None
         self._maps_cache: tuple | None = None
+        self._press: tuple | None = None  # (pos, button) pressed just outside the canvas: see mouse_down
         self._live: dict | None = None  # the stroke in progress, drawn incrementally (see _live_stroke)
         self._full_frame = True
         self._frame_key: tuple | None = None
@@ -347,9 +348,13 @@ class App:
         elif event.type == pg.MOUSEBUTTONDOWN:
             self.mouse_down(event.pos, event.button)
         elif event.type == pg.MOUSEMOTION:
+            if self._press is not None and self.layout.canvas.collidepoint(event.pos):
+                self.begin_stroke(*self._press)  # the press just outside moved in: start at the edge
+                self._press = None
             if self.drawing.drawing:
                 self.drawing.extend(*self.to_canvas(event.pos))
         elif event.type == pg.MOUSEBUTTONUP:
+            self._press = None
             if event.button in (1, 3) and self.drawing.drawing:
                 if self.drawing.current is not None:
                     self.drawing.extend(*self.to_canvas(event.pos))
@@ -362,15 +367,23 @@ class App:
             self.read_file(event.file)
 
     def mouse_down(self, pos, button: int) -> None:
-        if self.layout.canvas.collidepoint(pos) and button in (1, 3):
-            self.dismiss_file()
-            self.clear_error()
-            self.selected = None
-            self.drawing.begin(*self.to_canvas(pos), erase=(button == 3 or self.eraser))
+        """A press on the canvas starts a stroke; one in the margin around it (a stroke begun a little off
+        the edge) starts it once the pen moves in; one farther out, on the panels, never draws."""
+        canvas = self.layout.canvas
+        if canvas.collidepoint(pos) and button in (1, 3):
+            self.begin_stroke(pos, button)
+        elif canvas.inflate(2 * MARGIN, 2 * MARGIN).collidepoint(pos) and button in (1, 3):
+            self._press = (pos, button)
         elif button == 1:
             hit = self._digit_at(pos)
             if hit is not None:
                 self.selected = hit
+
+    def begin_stroke(self, pos, button: int) -> None:
+        self.dismiss_file()
+        self.clear_error()
+        self.selected = None
+        self.drawing.begin(*self.to_canvas(pos), erase=(button == 3 or self.eraser))
 
     def key(self, event) -> None:
         pg = self.pg

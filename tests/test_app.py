@@ -140,6 +140,29 @@ def test_ensemble_reads_and_m_switches_it_with_the_svc(ready):
 
 
 @needs_cnn
+def test_a_stroke_begun_just_outside_the_canvas_draws_and_one_on_the_panel_does_not(ready):
+    r = ready.layout.canvas
+    for start, drawn in (((r.centerx, r.top - 8), True), ((ready.layout.panel.centerx, r.top + 20), False)):
+        press(ready, pygame.K_c)
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=start, button=1))
+        for y in range(r.top - 4, r.top + 150, 10):
+            pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=(start[0], y), rel=(0, 10),
+                                                 buttons=(1, 0, 0)))
+        pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(start[0], r.top + 150), button=1))
+        ready.step()
+        assert ready.drawing.is_empty() is not drawn
+    assert ready.drawing.strokes == [] and ready.wait_reading(20) is None
+    press(ready, pygame.K_c)
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONDOWN, pos=(r.centerx, r.top - 8), button=1))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEMOTION, pos=(r.centerx, r.top + 100), rel=(0, 108),
+                                         buttons=(1, 0, 0)))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(r.centerx, r.top + 100), button=1))
+    ready.step()
+    (stroke,) = ready.drawing.strokes
+    assert stroke.points[0][1] == 0.0  # clamped to the top edge: the stroke starts where the pen came in
+
+
+@needs_cnn
 def test_save_writes_png_with_the_reading(ready, tmp_path):
     drag(ready, SEVEN)
     text = ready.current_reading().text
