@@ -34,6 +34,8 @@ MIN_WINDOW = (640, 420)  # below this the panels no longer fit
 FPS_CAP = 120  # twice the 60 fps target: headroom for slow frames, idle CPU stays low
 LIVE_INTERVAL = 0.12  # s between live readings while the pen is down (the worker is ~10-40 ms busy)
 LOW_CONFIDENCE = 0.7  # below this a digit is shown as unsure (amber, with "?") instead of as an answer
+SMALL_INK = 3.0  # pen widths of box height (ink + ~6 px): a digit less tall is mostly pen, filled in, so
+# its reading is a guess (a digit drawn 28 px tall gets a 54 px box, one drawn 40 px tall 66 px)
 SPEAK_DELAY = 0.8  # s of calm after pen-up before speaking, so a number is spoken once, not per stroke
 PEN_LIFT_S = 0.15  # paced replays: a hand needs ~0.15 s to lift the pen and move to the next stroke
 WAIT_YIELD = 0.001  # s slept per frame while waiting on a thread: an uncapped loop (--fps 0) would starve
@@ -527,6 +529,13 @@ class App:
         reading = self.current_reading()
         return list(reading.digits) if reading is not None else []
 
+    def too_small(self, d) -> bool:
+        """A drawn digit under SMALL_INK pen widths tall: the fixed-width pen fills it in (not for files)."""
+        return self.file_result is None and d.box[3] < SMALL_INK * self.st.PEN_WIDTH
+
+    def unsure(self, d) -> bool:
+        return d.confidence < LOW_CONFIDENCE or self.too_small(d)
+
     def _selected_index(self, digits: list) -> int:
         if self.selected is not None and self.selected < len(digits):
             return self.selected
@@ -891,9 +900,9 @@ class App:
             x, y, w, h = d.box
             p0 = to_screen(x, y)
             rect = self.pg.Rect(p0, (max(2, int(w * scale)), max(2, int(h * scale))))
-            color = ACCENT if i == sel else (GOOD if d.confidence >= LOW_CONFIDENCE else UNSURE)
+            color = ACCENT if i == sel else (UNSURE if self.unsure(d) else GOOD)
             self.pg.draw.rect(self.screen, color, rect.inflate(6, 6), 2 if i == sel else 1, border_radius=4)
-            tag = f"{d.label}" + ("" if d.confidence >= LOW_CONFIDENCE else "?")
+            tag = f"{d.label}" + ("?" if self.unsure(d) else "")
             self._text(tag, 22, color, (rect.left - 3, rect.top - 5), "bottomleft")
 
     def draw_reading(self) -> None:
@@ -938,7 +947,7 @@ class App:
             if d is None:
                 x += font.size(text)[0]
                 continue
-            unsure = d.confidence < LOW_CONFIDENCE
+            unsure = self.unsure(d)
             color = UNSURE if unsure else TEXT
             rect = self._text(text, size, color, (x, y), "midleft")
             if unsure:
@@ -948,8 +957,11 @@ class App:
                                   (rect.right, rect.bottom + 2), 3)
             self._glyph_rects.append((rect, i))
             x = rect.right
-        low = [d for d in reading.digits if d.confidence < LOW_CONFIDENCE]
-        if low:
+        low = [d for d in reading.digits if self.unsure(d)]
+        if any(self.too_small(d) for d in reading.digits):
+            self._text("write bigger: the pen fills in small digits", 20, UNSURE, (r.right - 12, label_y),
+                       "topright")
+        elif low:
             self._text(f"unsure about {len(low)} digit{'s' if len(low) > 1 else ''} (amber)", 20, UNSURE,
                        (r.right - 12, label_y), "topright")
         elif not self.reading_is_fresh() and self.file_result is None:
@@ -977,8 +989,8 @@ class App:
             return
         i = self._selected_index(digits)
         d = digits[i]
-        verdict = "sure" if d.confidence >= LOW_CONFIDENCE else "unsure"
-        color = GOOD if d.confidence >= LOW_CONFIDENCE else UNSURE
+        verdict = "too small" if self.too_small(d) else "unsure" if self.unsure(d) else "sure"
+        color = UNSURE if self.unsure(d) else GOOD
         width = r.width - 28
         header = f"digit {i + 1} of {len(digits)}: {d.label}  {d.confidence:.0%} ({verdict})"
         self._text_fit(header, 22, color, (x, y), width)

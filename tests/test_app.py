@@ -163,6 +163,20 @@ def test_a_stroke_begun_just_outside_the_canvas_draws_and_one_on_the_panel_does_
 
 
 @needs_cnn
+def test_a_digit_drawn_smaller_than_the_pen_allows_is_unsure_with_a_hint(ready):
+    big = drag(ready, ONE).digits[0]
+    assert not ready.too_small(big) and not ready.unsure(big)
+    press(ready, pygame.K_c)
+    (small,) = drag(ready, [[(280, 120), (281, 134), (282, 148)]]).digits  # a 1 drawn 28 px tall
+    assert ready.too_small(small) and ready.unsure(small)
+    ready.step()
+    shot = pygame.surfarray.array3d(ready.screen).swapaxes(0, 1).astype(int)
+    r = ready.layout.reading
+    hint = shot[r.top : r.top + 30, r.centerx : r.right]  # "write bigger" at the panel's top right
+    assert np.all(np.abs(hint - appmod.UNSURE) < 40, axis=2).sum() > 100
+
+
+@needs_cnn
 def test_save_writes_png_with_the_reading(ready, tmp_path):
     drag(ready, SEVEN)
     text = ready.current_reading().text
