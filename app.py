@@ -934,29 +934,27 @@ class App:
                 parts.append((" / " if d.line != prev[0] else " ", None, i))
             parts.append((str(d.label), d, i))
             prev = (d.line, d.number)
-        font = self._font(size)
-        total = sum(font.size(t)[0] for t, _, _ in parts)
+        total = self._parts_width(parts, size)
         while total > r.width - 40 and size > 24:
             size = int(size * 0.85)
-            font = self._font(size)
-            total = sum(font.size(t)[0] for t, _, _ in parts)
+            total = self._parts_width(parts, size)
         x = r.centerx - total // 2
         y = r.centery + 8
         self._glyph_rects = []
         for text, d, i in parts:
-            if d is None:
-                x += font.size(text)[0]
+            if d is None:  # the space between numbers, the " / " between lines
+                x = self._text(text, size, DIM, (x, y), "midleft").right
                 continue
             unsure = self.unsure(d)
             color = UNSURE if unsure else TEXT
             rect = self._text(text, size, color, (x, y), "midleft")
-            if unsure:
-                self._text("?", size // 3, UNSURE, (rect.right - 2, rect.top + 4), "topleft")
+            x = rect.right
+            if unsure:  # after the digit, not over the next one
+                x = self._text("?", size // 3, UNSURE, (rect.right, rect.top + 4), "topleft").right
             if i == sel:
                 self.pg.draw.line(self.screen, ACCENT, (rect.left, rect.bottom + 2),
                                   (rect.right, rect.bottom + 2), 3)
             self._glyph_rects.append((rect, i))
-            x = rect.right
         low = [d for d in reading.digits if self.unsure(d)]
         if any(self.too_small(d) for d in reading.digits):
             self._text("write bigger: the pen fills in small digits", 20, UNSURE, (r.right - 12, label_y),
@@ -966,6 +964,12 @@ class App:
                        (r.right - 12, label_y), "topright")
         elif not self.reading_is_fresh() and self.file_result is None:
             self._text("reading...", 20, DIM, (r.right - 12, label_y), "topright")
+
+    def _parts_width(self, parts: list, size: int) -> int:
+        """The reading's width at `size`: digits, separators and the small "?" after unsure digits."""
+        font, small = self._font(size), self._font(size // 3)
+        return sum(font.size(t)[0] + (small.size("?")[0] if d is not None and self.unsure(d) else 0)
+                   for t, d, _ in parts)
 
     def _digit_at(self, pos) -> int | None:
         for rect, i in getattr(self, "_glyph_rects", []):

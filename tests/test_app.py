@@ -177,6 +177,17 @@ def test_a_digit_drawn_smaller_than_the_pen_allows_is_unsure_with_a_hint(ready):
 
 
 @needs_cnn
+def test_two_lines_are_read_with_a_visible_separator(ready):
+    reading = drag(ready, [[(200, 20), (202, 70), (204, 115)], [(200, 160), (202, 210), (204, 260)]])
+    assert reading.text == "1\n1"
+    ready.step()
+    shot = pygame.surfarray.array3d(ready.screen).swapaxes(0, 1).astype(int)
+    (a, _), (b, _) = ready._glyph_rects
+    between = shot[a.top : a.bottom, a.right : b.left]
+    assert np.all(np.abs(between - appmod.DIM) < 12, axis=2).sum() > 100  # the " / " between the lines
+
+
+@needs_cnn
 def test_save_writes_png_with_the_reading(ready, tmp_path):
     drag(ready, SEVEN)
     text = ready.current_reading().text
