@@ -346,7 +346,7 @@ class App:
         if event.type == pg.QUIT:
             self.running = False
         elif event.type in (pg.VIDEORESIZE, pg.WINDOWSIZECHANGED):
-            self.layout = self._layout()
+            self.fit_window()
         elif event.type == pg.MOUSEBUTTONDOWN:
             self.mouse_down(event.pos, event.button)
         elif event.type == pg.MOUSEMOTION:
@@ -367,6 +367,15 @@ class App:
             self.key(event)
         elif event.type == pg.DROPFILE:
             self.read_file(event.file)
+
+    def fit_window(self) -> None:
+        """Lay out for the new size; a window made smaller than MIN_WINDOW is set back to it (pygame 2 has
+        no minimum window size), as the panels would be clipped."""
+        w, h = self.screen.get_size()
+        if w < MIN_WINDOW[0] or h < MIN_WINDOW[1]:
+            size = (max(w, MIN_WINDOW[0]), max(h, MIN_WINDOW[1]))
+            self.screen = self.pg.display.set_mode(size, self.pg.RESIZABLE)
+        self.layout = self._layout()
 
     def mouse_down(self, pos, button: int) -> None:
         """A press on the canvas starts a stroke; one in the margin around it (a stroke begun a little off
@@ -570,9 +579,11 @@ class App:
         rgb = self.np.repeat(gray[:, :, None], 3, axis=2)
         out.blit(pg.surfarray.make_surface(rgb.swapaxes(0, 1)), (0, 0))
         caption = f"read: {text or '(nothing)'}   [{self.model_name.upper()}]"
+        lines = [caption]
         if reading is not None and reading.digits:
-            caption += "   confidence " + " ".join(f"{d.confidence:.0%}" for d in reading.digits)
-        out.blit(self._font(26).render(caption, True, (0, 0, 0)), (10, h + 16))
+            lines.append("confidence " + " ".join(f"{d.confidence:.0%}" for d in reading.digits))
+        one = "   ".join(lines)
+        self._caption(out, [one] if self._font(26).size(one)[0] <= out.get_width() - 20 else lines, h, band)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         safe = "".join(c for c in text if c.isdigit() or c == " ").strip().replace(" ", "_")
         path = Path(self.args.save_dir) / f"digits-{stamp}{'-' + safe if safe else ''}.png"
@@ -589,6 +600,16 @@ class App:
             return None
         self.say_status(f"saved {path}", GOOD)
         return path
+
+    def _caption(self, out, lines: list[str], top: int, band: int) -> None:
+        """Write the caption lines into the band under the image, each shrunk to fit the width."""
+        size = min(26, band // len(lines) - 4)
+        for k, line in enumerate(lines):
+            fit = size
+            while fit > 10 and self._font(fit).size(line)[0] > out.get_width() - 20:
+                fit -= 1
+            y = top + (band - len(lines) * size) // 2 + k * size
+            out.blit(self._font(fit).render(line, True, (0, 0, 0)), (10, y))
 
     def say_status(self, text: str, color=DIM) -> None:
         self.status, self.status_color = text, color
@@ -849,7 +870,7 @@ class App:
                        (200, 200, 208),
                        (r.centerx, r.centery + int(r.height * 0.12)), "center")
         else:
-            self._draw_boxes(self._digits(), lambda x, y: self.to_screen(x, y), L.scale)
+            self._draw_boxes(self._digits(), lambda x, y: self.to_screen(x, y), L.scale, r)
         if self.eraser or self.drawing.current_erase:
             mx, my = pg.mouse.get_pos()
             if r.collidepoint(mx, my):
@@ -890,11 +911,13 @@ class App:
         x0, y0 = r.x + (r.width - size[0]) // 2, r.y + (r.height - size[1]) // 2
         self.pg.draw.rect(self.screen, (0, 0, 0), r)
         self.screen.blit(self.pg.surfarray.make_surface(rgb.swapaxes(0, 1)), (x0, y0))
-        self._draw_boxes(self._digits(), lambda x, y: (int(x0 + x * s), int(y0 + y * s)), s)
+        self._draw_boxes(self._digits(), lambda x, y: (int(x0 + x * s), int(y0 + y * s)), s, r)
 
-    def _draw_boxes(self, digits, to_screen, scale) -> None:
+    def _draw_boxes(self, digits, to_screen, scale, area) -> None:
+        """Boxes around the digits, labelled above; below (or inside) where above would leave `area`."""
         if not digits:
             return
+        tag_h = self._font(22).get_height()
         sel = self._selected_index(digits)
         for i, d in enumerate(digits):
             x, y, w, h = d.box
@@ -903,7 +926,12 @@ class App:
             color = ACCENT if i == sel else (UNSURE if self.unsure(d) else GOOD)
             self.pg.draw.rect(self.screen, color, rect.inflate(6, 6), 2 if i == sel else 1, border_radius=4)
             tag = f"{d.label}" + ("?" if self.unsure(d) else "")
-            self._text(tag, 22, color, (rect.left - 3, rect.top - 5), "bottomleft")
+            if rect.top - 5 - tag_h >= area.top:
+                self._text(tag, 22, color, (rect.left - 3, rect.top - 5), "bottomleft")
+            elif rect.bottom + 5 + tag_h <= area.bottom:
+                self._text(tag, 22, color, (rect.left - 3, rect.bottom + 5), "topleft")
+            else:
+                self._text(tag, 22, color, (rect.left + 3, rect.top + 3), "topleft")
 
     def draw_reading(self) -> None:
         L = self.layout
@@ -1045,7 +1073,8 @@ class App:
             self._maps_cache = (key, maps)
         maps = self._maps_cache[1]
         c = maps.shape[0]
-        self._text_fit(f"conv1: {c} feature maps   I: model input", 18, DIM, area.topleft, area.width)
+        whose = " of the first member" if rec.name == "ensemble" else ""  # one network's maps, not a mean
+        self._text_fit(f"conv1{whose}: {c} feature maps   I: model input", 18, DIM, area.topleft, area.width)
         cols = int(np.ceil(np.sqrt(c * area.width / max(area.height - 22, 1))))
         cols = max(1, min(c, cols))
         rows = int(np.ceil(c / cols))
@@ -1068,6 +1097,10 @@ class App:
         self._text("Keys", 28, TEXT, (box.x + 20, box.y + 12))
         for k, (key, what) in enumerate(HELP):
             y = box.y + 46 + k * 28
+            if key == "M":  # what M toggles between, as started (--model ensemble: ENSEMBLE / SVC)
+                what = f"switch model: {self.cnn_name.upper()} / SVC baseline"
+            elif key == "I" and self.cnn_name == "ensemble":
+                what = "what the CNN sees: conv1 (first member)"
             self._text(key, 22, ACCENT, (box.x + 24, y))
             self._text(what, 22, TEXT, (box.x + 190, y))
 

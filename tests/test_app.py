@@ -363,6 +363,16 @@ def test_keys_help_eraser_and_resize_do_not_crash(app):
     app.step()
 
 
+def test_a_window_resized_below_the_minimum_is_set_back_to_it(app):
+    app.screen = pygame.display.set_mode((500, 300), pygame.RESIZABLE)
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=(500, 300), w=500, h=300))
+    app.step()
+    assert app.screen.get_size() == appmod.MIN_WINDOW == pygame.display.get_surface().get_size()
+    app.screen = pygame.display.set_mode(tuple(appmod.WINDOW_SIZE), pygame.RESIZABLE)
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=appmod.WINDOW_SIZE))
+    app.step()
+
+
 def test_missing_model_is_reported_in_window_and_stderr(tmp_path, monkeypatch, capsys):
     from recognizer import reader
 
