@@ -45,18 +45,19 @@ Pool = tuple[np.ndarray, np.ndarray]  # (N, 28, 28) model inputs and their label
 
 def epoch_data(x: np.ndarray, y: np.ndarray, seed: int, cfg: AugmentConfig | None,
                reject_share: float, pool: Pool | None = None, pool_share: float = 0.0,
-               reject_ones: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+               reject_ones: float = 0.0, scribbles: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """One epoch's training set: styled and distorted digits (`cfg`, None: as they are),
     `reject_share` of their number in reject-class crops composed from them, and `pool_share`
     of their number drawn from `pool` (crops the reader cut from pages, used as they are);
-    `reject_ones` of the reject pairs have a 1 for one of their two digits."""
+    `reject_ones` of the reject pairs have a 1 for one of their two digits, `scribbles` of the
+    reject crops are doodles."""
     n_digits = len(x)
     if cfg is not None:
         x = augment_batch(add_neighbours(add_styles(x, y, seed, cfg), seed, cfg), seed, cfg)
     parts_x, parts_y = [x], [y]
     n = int(reject_share * n_digits)
     if n:
-        parts_x.append(make_negatives(x, y, n, np.random.default_rng(seed + 1), reject_ones))
+        parts_x.append(make_negatives(x, y, n, np.random.default_rng(seed + 1), reject_ones, scribbles))
         parts_y.append(np.full(n, REJECT, y.dtype))
     if pool is not None and pool_share and len(pool[1]):
         pick = np.random.default_rng(seed + 2).permutation(len(pool[1]))[: int(pool_share * n_digits)]
@@ -70,10 +71,11 @@ class _Prefetch:
 
     def __init__(self, x: np.ndarray, y: np.ndarray, cfg: AugmentConfig, seed: int,
                  reject_share: float, pool: Pool | None = None, pool_share: float = 0.0,
-                 reject_ones: float = 0.0, after: tuple[str, ...] = ()) -> None:
+                 reject_ones: float = 0.0, after: tuple[str, ...] = (),
+                 scribbles: float = 0.0) -> None:
         self.x, self.y, self.cfg, self.seed, self.reject_share = x, y, cfg, seed, reject_share
         self.after = after  # input-convention steps made after the distortion (preprocess.adapt)
-        self.reject_ones = reject_ones
+        self.reject_ones, self.scribbles = reject_ones, scribbles
         self.pool, self.pool_share = pool, pool_share
         self._result: tuple[np.ndarray, np.ndarray] | BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -83,7 +85,8 @@ class _Prefetch:
             cfg = self.cfg if distorted else None
             try:
                 x, y = epoch_data(self.x, self.y, self.seed * 1000 + epoch, cfg,
-                                  self.reject_share, self.pool, self.pool_share, self.reject_ones)
+                                  self.reject_share, self.pool, self.pool_share, self.reject_ones,
+                                  self.scribbles)
                 self._result = adapt(x, self.after), y
             except BaseException as error:  # re-raised in the training loop, not lost on the thread
                 self._result = error
@@ -119,6 +122,7 @@ def train(
     peak_lr: float = 3e-3,
     pool_candidates: bool = False,
     reject_ones: float = 0.0,
+    scribbles: float = 0.0,
     average_last: int = 0,
     teacher: str | Path | None = None,
     teacher_weight: float = 0.5,
@@ -132,7 +136,8 @@ def train(
     `pool` (see pagecrops.py) mixes reader-cut crops in; `init` fine-tunes a saved .keras model
     instead of starting from random weights (use a lower `peak_lr` then). `pool_candidates` only
     records that the pool holds every scored cut, not only the final digits. `reject_ones`: the
-    share of reject-class pairs with a 1 in them (a 1 stuck to its neighbour, the commonest merge).
+    share of reject-class pairs with a 1 in them (a 1 stuck to its neighbour, the commonest merge);
+    `scribbles`: the share of reject-class crops that are doodles (`negatives.scribble`).
     `average_last`: hold the learning rate at its peak after warm-up and ship the mean of the
     weights after each of the last this-many epochs (stochastic weight averaging, see
     `average_weights`) instead of annealing to one point. `teacher`: a model name or .onnx path
@@ -178,7 +183,8 @@ def train(
         loss="categorical_crossentropy" if teach else "sparse_categorical_crossentropy",
         metrics=["categorical_accuracy" if teach else "accuracy"],
     )
-    prefetch = _Prefetch(x_fit, y_fit, augment, seed, reject_share, pool, pooled, reject_ones, after)
+    prefetch = _Prefetch(x_fit, y_fit, augment, seed, reject_share, pool, pooled, reject_ones, after,
+                         scribbles)
     prefetch.start(0, distorted=clean_epochs < epochs)
     history: dict[str, list[float]] = {}
     verbose = 1 if sys.stdout.isatty() else 2
@@ -219,6 +225,7 @@ def train(
         "clean_epochs": clean_epochs,
         "reject_share": reject_share,
         "reject_ones": reject_ones,
+        "scribbles": scribbles,
         "page_crops": 0 if pool is None else int(len(pool[1])),
         "page_crop_share": pooled,
         "page_crop_rejects": 0 if pool is None else int((pool[1] == REJECT).sum()),

@@ -86,6 +86,8 @@ def main() -> None:
                         help="reject-class crops per training digit each epoch (default: %(default)s)")
     parser.add_argument("--reject-ones", type=float, default=0.0,
                         help="share of reject-class pairs with a 1 on one side (default: %(default)s)")
+    parser.add_argument("--scribbles", type=float, default=0.0,
+                        help="share of reject-class crops that are doodles (default: %(default)s)")
     parser.add_argument("--page-crops", type=int, default=0, metavar="PAGES",
                         help="read this many synthetic pages of training digits with --crop-model and"
                         " mix the reader's crops in (see recognizer/pagecrops.py; default: none)")
@@ -126,7 +128,8 @@ def main() -> None:
             widths=tuple(int(v) for v in args.widths.split(",")),
             pool=pool, pool_share=args.page_crop_share, init=args.init, peak_lr=args.peak_lr,
             pool_candidates=bool(pool is not None and args.candidate_crops), reject_ones=args.reject_ones,
-            average_last=args.average_last, teacher=args.teacher, teacher_weight=args.teacher_weight,
+            scribbles=args.scribbles, average_last=args.average_last, teacher=args.teacher,
+            teacher_weight=args.teacher_weight,
             strokes=args.strokes, moments=args.moments,
         )
     print(

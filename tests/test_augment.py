@@ -109,6 +109,22 @@ def test_negatives_are_framed_and_reproducible(mnist):
     assert np.median(widths) >= 15  # mostly wide: pairs squeezed into the 20 px box
 
 
+def test_doodles_are_framed_reproducible_and_leave_the_cuts_as_they_were(mnist):
+    from recognizer.negatives import make_negatives, scribble
+
+    rng = np.random.default_rng(0)
+    doodles = np.stack([scribble(rng) for _ in range(30)])
+    assert doodles.shape == (30, 28, 28) and (doodles.reshape(30, -1).max(axis=1) > 0.5).all()
+    assert np.array_equal(doodles[0], scribble(np.random.default_rng(0)))
+    x = batch_to_mnist(mnist["x_train"][:200])
+    y = mnist["y_train"][:200]
+    before = make_negatives(x, y, 60, np.random.default_rng(5))
+    assert np.array_equal(before, make_negatives(x, y, 60, np.random.default_rng(5), scribbles=0.0))
+    mixed = make_negatives(x, y, 60, np.random.default_rng(5), scribbles=0.5)
+    assert np.array_equal(mixed, make_negatives(x, y, 60, np.random.default_rng(5), scribbles=0.5))
+    assert not np.array_equal(before, mixed)
+
+
 def test_box_fill_widens_narrow_digits_to_at_most_square(mnist):
     from recognizer.augment import FILL_MAX_STRETCH, fill_box
     from recognizer.preprocess import crop_to_ink
