@@ -200,7 +200,7 @@ def ink_is_dark(gray: np.ndarray, paper: float | None = None) -> bool:
     f = max(1, min(h, w) // 100)
     size = (max(1, w // f), max(1, h // f))
     small = gray if f == 1 else cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-    if paper is None and min(h, w) < CROP_SIDE:
+    if is_crop(gray, paper):
         background = np.float32(np.median(border_ring(gray)))
     elif paper is None:
         k = max(3, int(min(small.shape) * POLARITY_WINDOW) | 1)
@@ -212,6 +212,11 @@ def ink_is_dark(gray: np.ndarray, paper: float | None = None) -> bool:
     dark_mass = float(np.clip(-diff - margin, 0, None).sum())
     bright_mass = float(np.clip(diff - margin, 0, None).sum())
     return dark_mass >= bright_mass
+
+
+def is_crop(gray: np.ndarray, paper: float | None) -> bool:
+    """A photo shorter than `CROP_SIDE`: a crop around writing, not a page, a frame or a canvas."""
+    return paper is None and min(gray.shape[:2]) < CROP_SIDE
 
 
 def border_ring(gray: np.ndarray, width: int = 2) -> np.ndarray:
@@ -247,7 +252,7 @@ def ink_layer(gray: np.ndarray, paper: float | None = None, dark: bool | None = 
         dark = ink_is_dark(gray, paper)
     factor = BACKGROUND_SCALE if min(h, w) >= 8 * BACKGROUND_SCALE else 1
     small = cv2.resize(gray, (max(1, w // factor), max(1, h // factor)), interpolation=cv2.INTER_AREA)
-    side = max(max(h, w) * BACKGROUND_KERNEL, min(h, w) * CROP_KERNEL if min(h, w) < CROP_SIDE else 0)
+    side = max(max(h, w) * BACKGROUND_KERNEL, min(h, w) * CROP_KERNEL if is_crop(gray, paper) else 0)
     k = max(3, int(side / factor) | 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
     op = cv2.MORPH_CLOSE if dark else cv2.MORPH_OPEN  # closing removes dark strokes, opening bright
@@ -1035,7 +1040,7 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     boxes = [(int(a), int(b), int(c), int(d)) for a, b, c, d in stats[1:, :4]]
     contact = edge_contact(labels, stats)
     # a canvas or a crop around writing has no table around it: what touches its edge is writing
-    framed = paper is None and min(gray.shape) >= CROP_SIDE
+    framed = paper is None and not is_crop(gray, paper)
     big = [i for i, b in enumerate(boxes) if keep[i + 1] and (b[3] >= 2 or b[2] >= 2)
            and not (framed and is_margin(b, ink.shape, float(contact[i + 1])))]
     if not big:
