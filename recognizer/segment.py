@@ -73,6 +73,7 @@ RULE_WOBBLE = 0.12  # a rule is ruler-straight: its crossings' RMS distance from
 # this share of its thickness (or 1 px) ...
 RULE_LENGTH = 40  # ... and it is this many times longer than thick; a big digit's bar or base
 # photographed filling the frame (a 2, a 7 in a thin pen) wobbles and is short for its pen
+CROSS_REACH = 3  # px of strong ink above and below a rule's band where a stroke crosses it
 MARGIN_ASPECT = 4  # edge-touching blobs this elongated are not writing: a wedge of table in a corner
 # (a lone 1 is thinner only upright)
 MARGIN_CONTACT = 0.5  # ... or lying along the edge for this share of its longer side (a 1's foot is short)
@@ -298,13 +299,15 @@ def binarize(ink: np.ndarray) -> np.ndarray:
     return keep[labels].view(np.uint8)
 
 
-def remove_rules(mask: np.ndarray) -> np.ndarray:
+def remove_rules(mask: np.ndarray, solid: np.ndarray | None = None) -> np.ndarray:
     """Erase long thin lines (ruled paper, form lines), tilted or not; digits crossing them keep the rest.
 
     A component much wider than any number is a rule candidate. Several rules may be one component
     (joined by the page's edge, or by a digit written across two of them), so each is found on its
     own (`rule_lines`); a component with no such rule may still be one straight stroke at a steeper
-    tilt (`straight_stroke`). A band of each line's thickness is erased along its fit.
+    tilt (`straight_stroke`). A band of each line's thickness is erased along its fit, but for the
+    columns where a stroke crosses it (`crossing`; with `solid`, the strong ink, a stroke of it: a
+    faint shadow across the rule is no stroke, and must not stay joined to the rule's strong ink).
     """
     h, w = mask.shape
     n, labels, stats = _label(mask)
@@ -322,7 +325,23 @@ def remove_rules(mask: np.ndarray) -> np.ndarray:
             if out is mask:
                 out = mask.copy()
             region = out[y + top : y + bottom, x : x + bw]
-            region[band & own[top:bottom]] = 0
+            strokes = own if solid is None else own & solid[y : y + bh, x : x + bw]
+            region[band & own[top:bottom] & ~crossing(strokes, line_y, reach)[None]] = 0
+    return out
+
+
+def crossing(strokes: np.ndarray, line_y: np.ndarray, reach: float) -> np.ndarray:
+    """Per column, whether a stroke crosses the line there: `strokes` for `CROSS_REACH` px above and
+    below the band erased along it. Those columns keep their ink, or a digit written across a rule
+    loses a slice (a 0 read as 5, a 2 as 1); a rule between strokes has paper on both sides, and a
+    sliver the band left over ends within a pixel or two."""
+    bh, bw = strokes.shape
+    cols = np.arange(bw)
+    out = np.ones(bw, bool)
+    for d in range(1, CROSS_REACH + 1):  # a stroke goes on; a sliver the band left over does not
+        above = np.clip(np.floor(line_y - reach - d).astype(int), 0, bh - 1)
+        below = np.clip(np.ceil(line_y + reach + d).astype(int), 0, bh - 1)
+        out &= strokes[above, cols] & strokes[below, cols]
     return out
 
 
@@ -1033,7 +1052,7 @@ def find_digits(image: np.ndarray, score: ScoreFn | None = None, max_side: int =
     labels, stats, keep, strong = label_ink(ink)
     if (keep & (stats[:, cv2.CC_STAT_WIDTH] >= RULE_MIN_FRACTION * ink.shape[1])).any():
         mask = keep[labels].view(np.uint8)
-        cleaned = remove_rules(mask)
+        cleaned = remove_rules(mask, ink >= strong)
         if cleaned is not mask:  # lines were erased: label what is left, and what reaches strong ink
             n, labels, stats = _label(cleaned)  # (a faint shadow that touched a rule no longer does)
             keep = reaching(labels, n, ink, strong)

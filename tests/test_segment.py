@@ -103,6 +103,21 @@ def test_ruled_lines_and_specks_are_not_digits(digits):
     assert_found(layout, boxes)
 
 
+def test_digits_written_across_a_ruled_line_keep_the_strokes_that_cross_it(cnn, mnist):
+    """Erasing a rule took a slice out of every digit written across it (a 0 read as 5, a 2 as 1);
+    the columns where a stroke goes on above and below the rule now keep their ink."""
+    x, y = mnist["x_test"], mnist["y_test"]
+    right = 0
+    for k in range(5):
+        idx = range(8 * k, 8 * k + 8)
+        placement = synth.Placement([x[i] for i in idx], [0] * 8, 60, 80, 90, [14] * 7)
+        ink, _ = synth.render_numbers((900, 300), [placement])
+        rule_y = 80 + int(90 * (0.3 + 0.1 * k))  # through the digits, 30-70% down their height
+        cv2.line(ink, (0, rule_y), (899, rule_y + 6), 0.6, 3, cv2.LINE_AA)
+        right += cnn.read(paper(ink)).text == "".join(str(y[i]) for i in idx)
+    assert right >= 4  # 0 of 5 before
+
+
 def test_rules_joined_into_one_component_are_each_erased(digits):
     """Ruled lines that meet the page's dark edge (or a digit across two of them) form one component
     as wide and tall as the page; each rule is still found and erased, and the digits read."""
