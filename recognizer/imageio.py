@@ -8,6 +8,8 @@ not a readable image raises `ImageError` with a one-line message naming the file
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +40,7 @@ def load_image(path: str | Path) -> np.ndarray:
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: empty file")
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), pillow_pixel_limit(MAX_PIXELS):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 if img.width * img.height > MAX_PIXELS:
@@ -49,18 +51,30 @@ def load_image(path: str | Path) -> np.ndarray:
                 return to_gray_array(img)
     except ImageError:
         raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # Pillow's check, above ours
+        raise ImageError(f"{path}: image too large (over {MAX_PIXELS // 1_000_000} megapixels)") from None
     except UnidentifiedImageError:
         if path.suffix.lower() in UNSUPPORTED:  # iPhone photos: Pillow reads them only with a plugin
             raise ImageError(f"{path}: {UNSUPPORTED[path.suffix.lower()]} images are not supported; "
                              f"convert it to JPEG or PNG") from None
         raise ImageError(f"{path}: not an image file (or an unsupported format)") from None
-    except Image.DecompressionBombWarning as exc:
-        raise ImageError(f"{path}: image too large ({_first_line(exc)})") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         reason = _first_line(exc)
         if "truncated" in reason.lower() or isinstance(exc, EOFError):
             reason = "truncated or damaged image file"
         raise ImageError(f"{path}: cannot read image ({reason})") from None
+
+
+@contextmanager
+def pillow_pixel_limit(limit: int) -> Iterator[None]:
+    """Pillow's own bomb check set to `limit` for one load: its default (89 MP) would refuse the
+    108 MP photos of current phones, which MAX_PIXELS admits."""
+    saved = Image.MAX_IMAGE_PIXELS
+    Image.MAX_IMAGE_PIXELS = limit
+    try:
+        yield
+    finally:
+        Image.MAX_IMAGE_PIXELS = saved
 
 
 def to_gray_array(img: Image.Image) -> np.ndarray:

@@ -136,3 +136,22 @@ def test_heic_is_walked_and_named_as_unsupported(tmp_path, name):
     with pytest.raises(ImageError, match="HEIC/HEIF images are not supported; convert it to JPEG") as info:
         load_image(path)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_photos_over_pillows_default_limit_load(tmp_path, monkeypatch):
+    """Pillow's own bomb check (89 MP by default) refused 108 MP phone photos below MAX_PIXELS."""
+    Image.fromarray(sample()).save(tmp_path / "phone.png")  # 6000 pixels
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # stands in for Pillow's 89 MP
+    monkeypatch.setattr(imageio, "MAX_PIXELS", 10_000)  # stands in for our 200 MP
+    assert np.array_equal(load_image(tmp_path / "phone.png"), sample())
+    assert Image.MAX_IMAGE_PIXELS == 1000  # Pillow's setting is left as it was
+
+
+@pytest.mark.parametrize("limit", [3000, 2000])  # Pillow warns over the limit, raises over twice it
+def test_too_large_for_pillow_is_one_line_error(tmp_path, monkeypatch, limit):
+    Image.fromarray(sample()).save(tmp_path / "big.png")
+    monkeypatch.setattr(imageio, "MAX_PIXELS", limit)
+    with pytest.raises(ImageError, match="too large") as info:
+        load_image(tmp_path / "big.png")
+    assert "\n" not in str(info.value) and str(tmp_path / "big.png") in str(info.value)
+
