@@ -46,8 +46,10 @@ def load_image(path: str | Path) -> np.ndarray:
                 if img.width * img.height > MAX_PIXELS:
                     raise ImageError(f"{path}: image too large ({img.width}x{img.height} pixels; "
                                      f"at most {MAX_PIXELS // 1_000_000} megapixels)")
+                if img.format == "JPEG" and img.mode == "RGB":
+                    img.draft("L", img.size)  # decode the luma alone: a 108 MP photo in 108 MB, not 324
                 img.load()
-                img = ImageOps.exif_transpose(img)
+                ImageOps.exif_transpose(img, in_place=True)  # no copy of an upright photo
                 return to_gray_array(img)
     except ImageError:
         raise
@@ -99,7 +101,9 @@ def to_gray_array(img: Image.Image) -> np.ndarray:
         return ((a - lo) * (255.0 / max(hi - lo, 1e-6))).astype(np.uint8)
     if mode in ("L", "1"):
         return np.asarray(img.convert("L"))
-    return np.asarray(img.convert("RGB").convert("L"))  # RGB, CMYK, YCbCr, LAB, HSV
+    if mode == "RGB":
+        return np.asarray(img.convert("L"))
+    return np.asarray(img.convert("RGB").convert("L"))  # CMYK, YCbCr, LAB, HSV
 
 
 def _first_line(exc: BaseException) -> str:
