@@ -271,6 +271,7 @@ class App:
         self.result: Result | None = None
         self.file_result: Result | None = None  # a dropped image being shown instead of the drawing
         self.drop_cleared = False  # the shown image's drop cleared the drawing: Ctrl+Z brings it back
+        self.save_pending = False  # S pressed before the reading of the canvas was in: saved once it is
         self.selected: int | None = None  # None: follow the digit under the last stroke
         self.pen_up_pending: list[tuple[int, float]] = []  # (version, time) awaiting a reading on screen
         self.tts = find_tts() if args.speak else None
@@ -415,7 +416,7 @@ class App:
         elif k == pg.K_m:
             self.toggle_model()
         elif k == pg.K_s:
-            self.save()
+            self.request_save()
         elif k == pg.K_h:
             self.show_help = not self.show_help
         elif k == pg.K_i:
@@ -563,6 +564,30 @@ class App:
 
     # ------------------------------------------------------------------ actions
 
+    def request_save(self) -> None:
+        """S: save now if the reading shown is the canvas's, else as soon as it is (while the model loads or
+        the worker reads, the caption would be an older reading's, or "(nothing)" under a drawn number)."""
+        if self.reading_settled():
+            self.save()
+        else:
+            self.save_pending = True
+            self.say_status("saving once the reading is in...")
+
+    def reading_settled(self) -> bool:
+        """The reading on screen is of what is shown now, or none will come (the model failed to load)."""
+        if self.model_name in self.model_errors:
+            return True
+        if self.file_result is not None:
+            return self.file_result.reading is not None and self.rec is not None
+        if self.drawing.is_empty():
+            return True
+        return self.rec is not None and not self.drawing.drawing and self.reading_is_fresh()
+
+    def save_when_settled(self) -> None:
+        if self.save_pending and self.reading_settled():
+            self.save_pending = False
+            self.save()
+
     def save(self) -> Path | None:
         """Save the drawing (ink on paper) with its reading written under it."""
         pg = self.pg
@@ -653,6 +678,7 @@ class App:
             self.say_status(f"model: {self.model_name.upper()} ready. H for help", DIM)
         self.poll_results()
         self.request_reading()
+        self.save_when_settled()
         try:
             self.draw()
         except Exception as exc:

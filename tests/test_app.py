@@ -206,6 +206,28 @@ def test_save_writes_png_with_the_reading(ready, tmp_path):
 
 
 @needs_cnn
+def test_s_before_the_reading_is_in_saves_once_it_is_with_that_reading(ready):
+    saved = Path(ready.args.save_dir)
+    before = set(saved.glob("*.png"))
+    cnn = ready.models.pop("cnn")
+    ready._loading.add("cnn")  # as at start, while the model loads
+    try:
+        drag(ready, SEVEN[:1] + shift(ONE, 100))  # "drawn", not read: no model yet
+        press(ready, pygame.K_s)
+        assert set(saved.glob("*.png")) == before  # not saved as "read: (nothing)" under a drawn number
+        assert "saving once the reading is in" in ready.status
+    finally:
+        ready.models["cnn"] = cnn
+        ready._loading.discard("cnn")
+    text = ready.wait_reading(20).text
+    ready.step()
+    (path,) = set(saved.glob("*.png")) - before
+    assert text and path.stem.endswith("-" + text) and str(path) in ready.status
+    press(ready, pygame.K_s)  # the reading is in: saved at once
+    assert len(set(saved.glob("*.png")) - before) == 2
+
+
+@needs_cnn
 def test_drop_file_reads_it_and_a_bad_file_is_reported(ready, tmp_path):
     import cv2
 
