@@ -121,6 +121,11 @@ def open_source(spec: str, size: tuple[int, int]) -> Source:
 
 
 def open_camera(index: int, size: tuple[int, int]) -> Source:
+    """Camera `index`; a negative one is refused here, since OpenCV's "any camera" (-1) crashes the
+    process (a segmentation fault) when there is none."""
+    if index < 0:
+        raise SourceError(f"camera {index}: a camera index is 0 or more; "
+                          f"choose a camera with --source N (0, 1, 2, ...) or read a file with --source FILE")
     level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # backends log each failed probe
     try:

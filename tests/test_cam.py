@@ -234,3 +234,10 @@ def test_roi_wholly_outside_the_frame_is_a_one_line_error(tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     err = done.stderr.strip().splitlines()
     assert len(err) == 1 and "--roi 100,0,10,10 lies outside the 64x48 frame" in err[0], err
+
+
+def test_negative_camera_index_is_a_clear_error_not_a_crash():
+    done = run_cam("--source", "-1", "--headless", "--model", "cnn")
+    assert done.returncode == 2 and done.stdout == ""  # OpenCV's "any camera" index crashed: status -11
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and "camera -1" in err[0] and "--source N" in err[0], err
