@@ -110,6 +110,42 @@ def test_right_button_erases(ready):
 
 
 @needs_cnn
+def test_a_pen_up_draws_only_the_new_stroke_on_the_canvas_and_undo_redraws_all(ready, monkeypatch):
+    for k in range(40):  # a long session: many strokes on the canvas
+        drag(ready, [[(20 + 13 * k, 40 + (k % 5) * 40), (26 + 13 * k, 70 + (k % 5) * 40)]])
+    drag(ready, [[(300, 30), (300, 250)]], button=3)  # an eraser stroke among them
+    ready.step()
+    screen_renders = []
+    real = st.render_strokes
+
+    def counting(strokes, size=st.CANVAS_SIZE, *args, **kw):
+        if tuple(size) == ready.layout.canvas.size:  # the screen's canvas, not the worker's reading
+            screen_renders.append(len(strokes))
+        return real(strokes, size, *args, **kw)
+
+    monkeypatch.setattr(st, "render_strokes", counting)
+    drag(ready, ONE)
+    drag(ready, [[(100, 20), (140, 260)]], button=3)
+    ready.step()
+    assert screen_renders == []  # each pen-up drew its one stroke, not all 43 again
+
+    def full():
+        s = ready.drawing.strokes
+        return real([p.points for p in s], ready.layout.canvas.size, st.PEN_WIDTH, [p.erase for p in s],
+                    ready.layout.scale)
+
+    assert np.array_equal(ready._base, full())  # the same pixels as drawing them all
+    shot = pygame.surfarray.array3d(ready.screen).swapaxes(0, 1).astype(int)
+    x, y = ready.to_screen(284, 200)  # on the 1, below the last eraser stroke
+    assert np.abs(shot[y, x] - appmod.INK).max() < 30
+    press(ready, pygame.K_z, pygame.KMOD_CTRL)
+    press(ready, pygame.K_z, pygame.KMOD_CTRL)  # the eraser stroke, then the 1
+    assert screen_renders and np.array_equal(ready._base, full())
+    shot = pygame.surfarray.array3d(ready.screen).swapaxes(0, 1).astype(int)
+    assert np.abs(shot[y, x] - appmod.PAPER).max() < 30  # the 1 is gone from the screen
+
+
+@needs_cnn
 def test_model_switch_reads_with_the_svc(ready):
     drag(ready, ONE)
     press(ready, pygame.K_m)
