@@ -951,24 +951,33 @@ class App:
         self._draw_boxes(self._digits(), lambda x, y: (int(x0 + x * s), int(y0 + y * s)), s, r)
 
     def _draw_boxes(self, digits, to_screen, scale, area) -> None:
-        """Boxes around the digits, labelled above; below (or inside) where above would leave `area`."""
+        """Boxes around the digits, each labelled where the label is clear of the other boxes (_tag_at)."""
         if not digits:
             return
-        tag_h = self._font(22).get_height()
         sel = self._selected_index(digits)
-        for i, d in enumerate(digits):
-            x, y, w, h = d.box
-            p0 = to_screen(x, y)
-            rect = self.pg.Rect(p0, (max(2, int(w * scale)), max(2, int(h * scale))))
+        rects = []
+        for x, y, w, h in (d.box for d in digits):
+            rects.append(self.pg.Rect(to_screen(x, y), (max(2, int(w * scale)), max(2, int(h * scale)))))
+        placed: list = []
+        self._tag_rects = []  # (label, box) on screen
+        for i, (d, rect) in enumerate(zip(digits, rects, strict=True)):
             color = ACCENT if i == sel else (UNSURE if self.unsure(d) else GOOD)
             self.pg.draw.rect(self.screen, color, rect.inflate(6, 6), 2 if i == sel else 1, border_radius=4)
             tag = f"{d.label}" + ("?" if self.unsure(d) else "")
-            if rect.top - 5 - tag_h >= area.top:
-                self._text(tag, 22, color, (rect.left - 3, rect.top - 5), "bottomleft")
-            elif rect.bottom + 5 + tag_h <= area.bottom:
-                self._text(tag, 22, color, (rect.left - 3, rect.bottom + 5), "topleft")
-            else:
-                self._text(tag, 22, color, (rect.left + 3, rect.top + 3), "topleft")
+            at = self._tag_at(tag, rect, rects[:i] + rects[i + 1 :] + placed, area)
+            placed.append(self._text(tag, 22, color, at))
+            self._tag_rects.append((placed[-1], rect))
+
+    def _tag_at(self, tag: str, rect, others: list, area) -> tuple[int, int]:
+        """Where a box's label goes: above the box, else below it, else inside its corner. Above or below
+        must stay in `area` and off the other boxes and labels: on two lines of digits the first line's
+        labels would otherwise fall below it, among the second line's."""
+        w, h = self._font(22).size(tag)
+        for pos in ((rect.left - 3, rect.top - 5 - h), (rect.left - 3, rect.bottom + 5)):
+            spot = self.pg.Rect(pos, (w, h))
+            if area.contains(spot) and spot.collidelist([o.inflate(2 * w + 8, 6) for o in others]) < 0:
+                return pos
+        return rect.left + 3, rect.top + 3
 
     def draw_reading(self) -> None:
         L = self.layout

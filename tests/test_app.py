@@ -224,6 +224,26 @@ def test_two_lines_are_read_with_a_visible_separator(ready):
 
 
 @needs_cnn
+def test_on_two_lines_each_box_label_is_clear_of_the_other_boxes_and_labels(ready):
+    top = [[(x, 20), (x + 2, 70), (x + 4, 120)] for x in (150, 230, 310)]
+    bottom = [[(x, 150), (x + 2, 205), (x + 4, 260)] for x in (150, 230, 310)]
+    assert drag(ready, top + bottom).text == "111\n111"
+    ready.step()
+    shot = pygame.surfarray.array3d(ready.screen).swapaxes(0, 1).astype(int)
+    tags = ready._tag_rects
+    assert len(tags) == 6
+    for k, (tag, box) in enumerate(tags):
+        others = [b for j, (_, b) in enumerate(tags) if j != k]
+        assert tag.collidelist([b.inflate(6, 6) for b in others]) < 0  # not on another digit's box
+        assert tag.collidelist([t for j, (t, _) in enumerate(tags) if j != k]) < 0  # nor on its label
+        gap = min(abs(tag.bottom - box.top), abs(tag.top - box.bottom), abs(tag.top - box.top))
+        assert all(gap < min(abs(tag.bottom - b.top), abs(tag.top - b.bottom)) for b in others)  # nearest
+        label = shot[tag.top : tag.bottom, tag.left : tag.right]
+        assert np.all(np.abs(label - appmod.GOOD) < 40, axis=2).sum() + \
+            np.all(np.abs(label - appmod.ACCENT) < 40, axis=2).sum() > 10  # drawn there
+
+
+@needs_cnn
 def test_save_writes_png_with_the_reading(ready, tmp_path):
     drag(ready, SEVEN)
     text = ready.current_reading().text
