@@ -17,7 +17,8 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,11 +114,35 @@ def open_source(spec: str, size: tuple[int, int]) -> Source:
         if image is None:
             raise SourceError(f"{spec}: cannot read this image (damaged or unsupported format)")
         return Source(str(path), "image", lambda: image, size=size)
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
+    return open_video(path, size)
+
+
+def open_video(path: Path, size: tuple[int, int]) -> Source:
+    """A video file whose first frame can be read: one that opens but yields no frame (a recording cut
+    off in its header) is as unreadable as one that does not open, in the window as headless."""
+    with quiet_stderr():
+        cap = cv2.VideoCapture(str(path))
+        first = _grab(cap) if cap.isOpened() else None
+    if first is None:
         cap.release()
-        raise SourceError(f"{spec}: cannot read this file as a video (damaged or unsupported format)")
-    return Source(str(path), "video", lambda: _grab(cap), cap.release, size)
+        raise SourceError(f"{path}: cannot read this file as a video (damaged, empty or unsupported format)")
+    pending = [first]
+    return Source(str(path), "video", lambda: pending.pop() if pending else _grab(cap), cap.release, size)
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Send the process's own stderr (fd 2) to /dev/null: OpenCV's built-in AVI reader prints its parse
+    errors there past any log level, and the user gets our one-line explanation instead."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def open_camera(index: int, size: tuple[int, int]) -> Source:

@@ -241,3 +241,21 @@ def test_negative_camera_index_is_a_clear_error_not_a_crash():
     assert done.returncode == 2 and done.stdout == ""  # OpenCV's "any camera" index crashed: status -11
     err = done.stderr.strip().splitlines()
     assert len(err) == 1 and "camera -1" in err[0] and "--source N" in err[0], err
+
+
+@pytest.mark.parametrize("cut", ["in the header", "before the first frame"])
+def test_video_cut_before_its_first_frame_is_a_one_line_error(source, tmp_path, cut):
+    """OpenCV's own AVI reader printed "Unexpected element..." above our line for a cut header, and a
+    file that opened but held no frame ended as a normal, empty run."""
+    frames = [decoded(d) for d, _ in bench.scene_frames(scene_of(source, seed=10, frames=3))]
+    data = write_video(tmp_path / "whole.avi", frames).read_bytes()
+    movi = data.index(b"movi")  # the frames' list: the header lies before it
+    end = movi - 2000 if cut == "in the header" else data.index(b"00dc", movi) + 4
+    video = tmp_path / "cut.avi"
+    video.write_bytes(data[:end])
+    done = run_cam("--source", str(video), "--model", "cnn", "--headless", "--json")
+    assert done.returncode == 2 and done.stdout == ""
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and "cut.avi: cannot read this file as a video" in err[0], err
+    with pytest.raises(cam.SourceError, match="cannot read"):  # the window opens its source the same way
+        cam.open_source(str(video), bench.VIEW)
