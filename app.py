@@ -1213,6 +1213,7 @@ def main(argv: list[str] | None = None) -> int:
         code = 0
     if args.timings:
         Path(args.timings).write_text(json.dumps(timings(app)))
+    app.pg.display.quit()  # the window closes now: a model still loading (the SVC's fit) may take seconds
     app.finish_loading()
     app.pg.quit()
     return code

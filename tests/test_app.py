@@ -594,3 +594,14 @@ def test_small_window_shows_status_bar_and_keeps_labels_in_the_panel():
             assert np.all(np.abs(edge - appmod.PANEL).max(axis=2) < 8)  # no label runs into the edge
     finally:
         pygame.display.set_mode(appmod.WINDOW_SIZE, pygame.RESIZABLE)
+
+
+@needs_cnn
+def test_the_window_closes_before_the_app_waits_for_a_model_still_loading(tmp_path, monkeypatch, capsys):
+    """Last in this file: main() quits pygame."""
+    shown_while_waiting = []
+    monkeypatch.setattr(appmod.App, "finish_loading",
+                        lambda self, timeout=10.0: shown_while_waiting.append(pygame.display.get_init()))
+    assert appmod.main(["--replay", str(replay_file(tmp_path)), "--headless"]) == 0
+    assert capsys.readouterr().out.strip() == "1"
+    assert shown_while_waiting == [False]  # a model load in progress no longer holds the closed window up
