@@ -34,6 +34,7 @@ Box = tuple[int, int, int, int]
 
 READ_RETRIES = 5  # a camera that returns no frame this many times in a row has stopped
 RETRY_WAIT_S = 0.2  # pause between retries: USB cameras drop out for a moment when re-negotiating
+CUT_SHORT = 0.95  # a video ending before this share of its announced frames was cut (counts may be estimates)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 STATUS_BAR_H = 52  # px under the video for the reading, the frame rate and the model
 MIN_ROI_SIDE = 16  # a drag smaller than this is a click, not a region
@@ -63,12 +64,15 @@ class Source:
     read_frame: Callable[[], np.ndarray | None]
     release: Callable[[], None] = lambda: None
     size: tuple[int, int] = (640, 480)
+    frame_count: int = 0  # frames a video file's header announces (0: unknown, a camera or an image)
+    delivered: int = 0  # frames yielded so far
 
     def frames(self, on_retry: Callable[[str], None] = lambda _: None):
         """Yield frames until the file ends or the camera stops (after READ_RETRIES tries)."""
         if self.kind == "image":
             frame = self.read_frame()
             if frame is not None:
+                self.delivered += 1
                 yield fit(frame, self.size)
             return
         while True:
@@ -81,7 +85,18 @@ class Source:
                 frame = self.read_frame()
             if frame is None:
                 return
+            self.delivered += 1
             yield fit(frame, self.size)
+
+    def end_reason(self) -> str:
+        """Why the frames ran out. A file that ends well short of the frame count in its header was cut
+        short (an interrupted download or recording): said, since it would otherwise pass as whole."""
+        if self.kind == "camera":
+            return "camera stopped delivering frames"
+        if self.frame_count and self.delivered < CUT_SHORT * self.frame_count - 1:
+            return (f"end of input after {self.delivered} of the {self.frame_count} frames the file "
+                    "announces (cut short or damaged)")
+        return "end of input"
 
 
 def fit(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -127,7 +142,9 @@ def open_video(path: Path, size: tuple[int, int]) -> Source:
         cap.release()
         raise SourceError(f"{path}: cannot read this file as a video (damaged, empty or unsupported format)")
     pending = [first]
-    return Source(str(path), "video", lambda: pending.pop() if pending else _grab(cap), cap.release, size)
+    count = max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+    return Source(str(path), "video", lambda: pending.pop() if pending else _grab(cap), cap.release, size,
+                  count)
 
 
 @contextmanager
@@ -302,8 +319,7 @@ def run_headless(source: Source, rec: Recognizer, roi: Box | None, as_json: bool
         elif last != prev:
             print(frame_line(i, last), file=out, flush=True)
         prev = last
-    reason = "camera stopped delivering frames" if source.kind == "camera" else "end of input"
-    _warn(summary(source.name, times, time.perf_counter() - start, last, reason))
+    _warn(summary(source.name, times, time.perf_counter() - start, last, source.end_reason()))
     return 1 if source.kind == "camera" else 0
 
 
@@ -379,8 +395,7 @@ class Viewer:
             if not self.paused and self.source.kind != "image":
                 frame = next(frames, None)
                 if frame is None:
-                    if self.source.kind == "camera":
-                        reason, code = "camera stopped delivering frames", 1
+                    reason, code = self.source.end_reason(), int(self.source.kind == "camera")
                     break
         cv2.destroyAllWindows()
         _warn(summary(self.source.name, times, time.perf_counter() - start, result.stable.text, reason))

@@ -259,3 +259,20 @@ def test_video_cut_before_its_first_frame_is_a_one_line_error(source, tmp_path, 
     assert len(err) == 1 and "cut.avi: cannot read this file as a video" in err[0], err
     with pytest.raises(cam.SourceError, match="cannot read"):  # the window opens its source the same way
         cam.open_source(str(video), bench.VIEW)
+
+
+def test_video_cut_short_says_so_in_its_summary(source, tmp_path):
+    """A file that stops well before the frame count in its header used to end like a whole one."""
+    frames = [decoded(d) for d, _ in bench.scene_frames(scene_of(source, seed=11, frames=10))]
+    whole = write_video(tmp_path / "whole.avi", frames)
+    cut = tmp_path / "cut.avi"
+    data = whole.read_bytes()
+    cut.write_bytes(data[: len(data) // 3])
+    done = run_cam("--source", str(cut), "--headless", "--json", "--model", "cnn")
+    assert done.returncode == 0, done.stderr
+    n = len(json_lines(done.stdout))
+    assert 1 <= n < len(frames)
+    assert f"end of input after {n} of the {len(frames)} frames the file announces (cut short" in done.stderr
+    done = run_cam("--source", str(whole), "--headless", "--json", "--model", "cnn")
+    assert done.returncode == 0 and "end of input; 10 frames" in done.stderr
+    assert "cut short" not in done.stderr
