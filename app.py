@@ -1091,24 +1091,29 @@ class App:
         y += 10 * (bar_h + 3) + 10
         space = r.bottom - y - 36
         side = max(56, min(r.width - 28, space))
-        if self.show_maps:
+        if self.show_maps and self.has_maps():
             self.draw_maps(d, pg.Rect(x, y, r.width - 28, r.bottom - y - 10))
             return
         mi = np.asarray(d.model_input, dtype=np.float32)
         n = mi.shape[0]
-        self._text_fit(f"what the model sees ({n}x{n})   I: feature maps", 18, DIM, (x, y), r.width - 28)
+        if self.show_maps:  # I on a model without them: say so, above what it does see
+            self._text_fit(f"what the model sees ({n}x{n})   feature maps: CNN only (M)", 18, UNSURE, (x, y),
+                           r.width - 28)
+        else:
+            self._text_fit(f"what the model sees ({n}x{n})   I: feature maps", 18, DIM, (x, y), r.width - 28)
         img = np.clip(mi / max(float(mi.max()), 1e-6) * 255.0, 0, 255).astype(np.uint8)
         side = max(n, (side // n) * n)
         surf = pg.transform.scale(self._palette_surface(img), (side, side))
         self.screen.blit(surf, (x + (r.width - 28 - side) // 2, y + 22))
 
+    def has_maps(self) -> bool:
+        """The model shown has convolution feature maps (the CNN, the ensemble; not the 8x8 SVC)."""
+        return self.rec is not None and hasattr(self.rec.backend, "run")
+
     def draw_maps(self, d, area) -> None:
         """The CNN's first conv layer responses to the selected digit: which strokes each filter picks up."""
         pg, np = self.pg, self.np
         rec = self.rec
-        if rec is None or not hasattr(rec.backend, "run"):
-            self._text("feature maps are the CNN's (press M)", 18, UNSURE, area.topleft)
-            return
         key = (id(d), rec.name)
         if self._maps_cache is None or self._maps_cache[0] != key:
             try:

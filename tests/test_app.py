@@ -411,6 +411,25 @@ def test_feature_maps_view_shows_the_first_convolution(ready):
     assert not ready.show_maps
 
 
+@needs_cnn
+def test_i_on_the_svc_still_shows_what_it_sees_and_says_maps_are_the_cnns(ready):
+    drag(ready, ONE)
+    press(ready, pygame.K_i)
+    press(ready, pygame.K_m)
+    try:
+        assert ready.wait_ready(90) and ready.wait_reading(20).digits[0].model_input.shape == (8, 8)
+        ready.step()
+        shot = pygame.surfarray.array3d(ready.screen).swapaxes(0, 1).astype(int)
+        r = ready.layout.panel
+        panel = shot[r.top : r.bottom, r.left : r.right]
+        assert np.all(np.abs(panel - appmod.PAPER) < 8, axis=2).sum() > 64 * 100  # the 8x8 input, scaled up
+        hint = np.all(np.abs(panel - appmod.UNSURE) < 40, axis=2)
+        assert hint.sum() > 50  # "feature maps: CNN only (M)"
+    finally:
+        press(ready, pygame.K_m)
+        ready.show_maps = False
+
+
 def test_empty_canvas_shows_prompt_not_a_prediction(app):
     press(app, pygame.K_c)
     app.step()
