@@ -18,7 +18,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -314,13 +314,27 @@ def run_headless(source: Source, rec: Recognizer, roi: Box | None, as_json: bool
         result = process_frame(rec, tracker, frame, roi)
         times.append(result.ms)
         last = result.stable.text
-        if as_json:
-            print(frame_json(i, result), file=out, flush=True)
-        elif last != prev:
-            print(frame_line(i, last), file=out, flush=True)
+        line = frame_json(i, result) if as_json else frame_line(i, last) if last != prev else None
+        if line is not None and not emit(line, out):
+            _warn(summary(source.name, times, time.perf_counter() - start, last, "output closed"))
+            return 0
         prev = last
     _warn(summary(source.name, times, time.perf_counter() - start, last, source.end_reason()))
     return 1 if source.kind == "camera" else 0
+
+
+def emit(line: str, out) -> bool:
+    """Print one line; False when the reader has gone (`| head -1`, a closed pipe), which ends the run
+    quietly rather than with a BrokenPipeError traceback."""
+    try:
+        print(line, file=out, flush=True)
+    except BrokenPipeError:
+        with suppress(AttributeError, OSError, ValueError):  # Python's own flush at exit would fail again
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, out.fileno())
+            os.close(null)
+        return False
+    return True
 
 
 class Viewer:

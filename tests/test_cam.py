@@ -276,3 +276,17 @@ def test_video_cut_short_says_so_in_its_summary(source, tmp_path):
     done = run_cam("--source", str(whole), "--headless", "--json", "--model", "cnn")
     assert done.returncode == 0 and "end of input; 10 frames" in done.stderr
     assert "cut short" not in done.stderr
+
+
+def test_reader_that_stops_reading_ends_the_run_quietly(tmp_path):
+    """`cam.py --headless --json | head -1`: the closed pipe used to end in a BrokenPipeError traceback."""
+    video = write_video(tmp_path / "still.avi", [np.full((480, 640, 3), 255, np.uint8)] * 6)
+    command = [sys.executable, str(ROOT / "cam.py"), "--source", str(video), "--headless", "--json",
+               "--model", "cnn"]
+    run = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    run.stdout.close()  # the reader leaves before the first line
+    err = run.communicate(timeout=120)[1]
+    assert run.returncode == 0, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{video}: output closed; 1 frame,"), lines
