@@ -481,6 +481,8 @@ class App:
         """Back from a dropped image to the canvas; `undo` (Ctrl+Z) also undoes the clear the drop made."""
         if self.file_result is not None and undo and self.drop_cleared:
             self.drawing.undo()
+        if self.file_result is not None and self.status_color != BAD:  # "read x.png" is no longer on screen
+            self.say_status("")
         self.file_result = None
         self.drop_cleared = False
 

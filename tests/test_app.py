@@ -342,7 +342,9 @@ def test_a_drop_clears_the_canvas_undoably_and_undo_on_the_image_goes_back(ready
     drag(ready, shift(SEVEN, -150))
     drop(ready, number_png(tmp_path))
     assert ready.current_reading().text == "17" and ready.drawing.is_empty()
+    assert ready.status.startswith("read number.png")
     assert drag(ready, ONE).text == "1"  # drawing dismisses the image: a blank canvas, not the old 7
+    assert "number.png" not in ready.status  # nor a status bar about the image gone
     press(ready, pygame.K_z, pygame.KMOD_CTRL)
     press(ready, pygame.K_z, pygame.KMOD_CTRL)  # the stroke, then the drop's clear
     assert ready.wait_reading(20).text == "7"
