@@ -485,6 +485,15 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         _warn("cam.py: error: no display to show a window on; use --headless (and --json) instead")
         return 2
+    try:
+        return start(args)
+    except KeyboardInterrupt:  # also while the model loads or a camera is probed, which can take seconds
+        _warn("cam.py: interrupted")
+        return 130
+
+
+def start(args: argparse.Namespace) -> int:
+    """Load the model, open the source and run; a fault in any of them is a one-line error (status 2)."""
     cv2.setNumThreads(max(1, args.threads))
     runtime.WIDE_THREADS = max(1, args.threads)
     try:
@@ -504,9 +513,6 @@ def main(argv: list[str] | None = None) -> int:
     except RoiError as exc:
         _warn(f"cam.py: error: {exc}")
         return 2
-    except KeyboardInterrupt:
-        _warn("cam.py: interrupted")
-        return 130
     finally:
         source.release()
 

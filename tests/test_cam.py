@@ -290,3 +290,18 @@ def test_reader_that_stops_reading_ends_the_run_quietly(tmp_path):
     assert "Traceback" not in err and "Exception ignored" not in err, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"{video}: output closed; 1 frame,"), lines
+
+
+@pytest.mark.parametrize("step", ["Recognizer.load", "open_source"])
+def test_ctrl_c_while_starting_is_one_line(step, monkeypatch, capsys):
+    """Ctrl+C while the model loads or a camera is probed used to print a KeyboardInterrupt traceback."""
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    if step == "open_source":
+        monkeypatch.setattr(cam, "open_source", interrupted)
+    else:
+        monkeypatch.setattr(cam.Recognizer, "load", interrupted)
+    assert cam.main(["--source", "0", "--headless", "--model", "cnn"]) == 130
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.splitlines() == ["cam.py: interrupted"]
