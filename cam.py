@@ -416,12 +416,18 @@ class Viewer:
         return code
 
     def save(self, annotated: np.ndarray, reading: Reading) -> None:
-        """The annotated frame as PNG and the reading as JSON beside it, named by the time."""
-        self.save_dir.mkdir(parents=True, exist_ok=True)
+        """The annotated frame as PNG and the reading as JSON beside it, named by the time. A folder that
+        cannot be written is a warning: the live session goes on (it used to end in a traceback)."""
         self.saves += 1
         stem = self.save_dir / f"{time.strftime('cam-%Y%m%d-%H%M%S')}-{self.saves}"  # two saves in a second
-        cv2.imwrite(str(stem.with_suffix(".png")), annotated)
-        stem.with_suffix(".json").write_text(json.dumps(reading.to_dict(), indent=1) + "\n")
+        try:
+            self.save_dir.mkdir(parents=True, exist_ok=True)
+            if not cv2.imwrite(str(stem.with_suffix(".png")), annotated):
+                raise OSError(f"cannot write {stem}.png")
+            stem.with_suffix(".json").write_text(json.dumps(reading.to_dict(), indent=1) + "\n")
+        except OSError as exc:
+            _warn(f"cam.py: warning: not saved: {exc} (choose another folder with --save-dir DIR)")
+            return
         _warn(f"saved {stem}.png and {stem}.json: {reading.text.replace(chr(10), ' / ') or '(no digits)'}")
 
     def switch_model(self) -> None:

@@ -305,3 +305,22 @@ def test_ctrl_c_while_starting_is_one_line(step, monkeypatch, capsys):
     assert cam.main(["--source", "0", "--headless", "--model", "cnn"]) == 130
     captured = capsys.readouterr()
     assert captured.out == "" and captured.err.splitlines() == ["cam.py: interrupted"]
+
+
+def test_saving_to_a_folder_that_cannot_be_written_warns_and_goes_on(tmp_path, monkeypatch, capsys):
+    """S with a --save-dir under a file (or a full disk) used to end the live session in a traceback."""
+    frame = np.full((48, 64, 3), 255, np.uint8)
+    reading = Recognizer.load("cnn").read(frame)
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    viewer = cam.Viewer(cam.Source("x.png", "image", lambda: frame), Recognizer.load("cnn"), None,
+                        blocker / "captures", {})
+    viewer.save(frame, reading)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("cam.py: warning: not saved: ") and "--save-dir" in err[0], err
+    viewer.save_dir = tmp_path / "full"
+    monkeypatch.setattr(cam.cv2, "imwrite", lambda *_: False)  # what imwrite answers when the disk is full
+    viewer.save(frame, reading)
+    err = capsys.readouterr().err
+    assert "not saved: cannot write" in err and "saved " not in err.replace("not saved", "")
+    assert not list((tmp_path / "full").glob("*.json"))
