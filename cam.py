@@ -377,8 +377,10 @@ class Viewer:
         shown = None
         while True:
             roi = clip_roi(self.roi, frame.shape) if self.roi else None
-            still_done = self.source.kind == "image" and self.tracker.frame >= 0  # re-read after a reset only
-            if shown is None or not (self.paused or still_done):
+            # a frozen frame (paused, or an image) is read again only after a reset (M, R, a new region),
+            # until the tracker settles: the new model or region shows its own reading, not the old one
+            frozen = self.paused or self.source.kind == "image"
+            if shown is None or not frozen or not self.tracker.settled:
                 result = process_frame(self.rec, self.tracker, frame, roi)
                 times.append(result.ms)
                 now = time.perf_counter()

@@ -154,6 +154,13 @@ class Tracker:
         self._grouped_ids: tuple[int, ...] = ()
         self._grouping: list[list[list[int]]] = []
 
+    @property
+    def settled(self) -> bool:
+        """Enough frames since the last reset for a page held still to show its reading: `min_votes`
+        to confirm its digits, and `text_confirm - 1` more to adopt their text. A paused window re-reads
+        its frozen frame this often after a reset, so a new model or region shows its own reading."""
+        return self.frame + 1 >= self.min_votes + self.text_confirm - 1
+
     def update(self, digits: Sequence[Digit], bounds: Box | None = None) -> Reading:
         """Take one frame's raw digits (boxes in frame pixels) and return the stable reading.
 

@@ -324,3 +324,36 @@ def test_saving_to_a_folder_that_cannot_be_written_warns_and_goes_on(tmp_path, m
     err = capsys.readouterr().err
     assert "not saved: cannot write" in err and "saved " not in err.replace("not saved", "")
     assert not list((tmp_path / "full").glob("*.json"))
+
+
+class FakeWindow:
+    """cv2's window calls, scripted: `keys` are answered by waitKey in turn (-1: none), then Q."""
+
+    def __init__(self, monkeypatch, keys: str) -> None:
+        self.keys = [-1 if k == "." else ord(k) for k in keys]
+        self.shown: list[np.ndarray] = []
+        for name, fn in {"namedWindow": lambda *_: None, "setMouseCallback": lambda *_: None,
+                         "destroyAllWindows": lambda: None, "getWindowProperty": lambda *_: 1.0,
+                         "imshow": lambda _, image: self.shown.append(image),
+                         "waitKey": lambda *_: self.keys.pop(0) if self.keys else ord("q")}.items():
+            monkeypatch.setattr(cam.cv2, name, fn)
+
+
+def test_model_switched_while_paused_reads_the_frozen_frame_again(source, tmp_path, monkeypatch, capsys):
+    """Paused, M showed the new model's name over the old model's reading, and S saved that reading."""
+    frames = [decoded(d) for d, _ in bench.scene_frames(scene_of(source, seed=6, frames=12))]
+    feed = iter(frames)
+    cnn, svc = Recognizer.load("cnn"), Recognizer.load("svc")
+    FakeWindow(monkeypatch, "." * 7 + " m" + "." * 6 + "s")  # play, pause, switch to SVC, wait, save
+    viewer = cam.Viewer(cam.Source("clip.avi", "video", lambda: next(feed, None)), cnn, None, tmp_path,
+                        {"cnn": cnn, "svc": svc})
+    assert viewer.run() == 0
+    frozen = frames[7]  # the frame on screen when space was pressed (the 8th key)
+    tracker = cam.Tracker()
+    while not tracker.settled:
+        expected = cam.process_frame(svc, tracker, frozen).stable.text
+    before = cam.process_frame(cnn, cam.new_tracker(cam.Source("f", "image", lambda: frozen)), frozen)
+    assert expected and expected != before.stable.text  # the two models read this frame apart
+    (saved,) = tmp_path.glob("*.json")
+    assert json.loads(saved.read_text())["text"] == expected
+    assert "model: SVC" in capsys.readouterr().err

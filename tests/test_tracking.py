@@ -145,3 +145,17 @@ def test_reset_forgets():
     run(tracker, [row("5", 100, 100)] * 8)
     tracker.reset()
     assert tracker.stable.text == "" and tracker.tracks == []
+
+
+@pytest.mark.parametrize("min_votes, text_confirm",
+                         [(tracking.MIN_VOTES, tracking.TEXT_CONFIRM), (1, 1), (2, 4)])
+def test_settled_when_a_still_page_shows_its_reading(min_votes, text_confirm):
+    """A paused window re-reads its frozen frame until `settled`: then, and not before, the text is shown."""
+    tracker = Tracker(min_votes=min_votes, text_confirm=text_confirm)
+    for _ in range(2):  # and again after a reset (a new model or region)
+        assert not tracker.settled
+        texts = []
+        while not tracker.settled:
+            texts.append(tracker.update(row("305", 100, 100), FRAME).text)
+        assert texts[-1] == "305" and set(texts[:-1]) <= {""}
+        tracker.reset()
