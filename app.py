@@ -31,6 +31,9 @@ from pathlib import Path  # noqa: E402
 
 WINDOW_SIZE = (1120, 660)  # fits a 1280x720 screen with the window frame
 MIN_WINDOW = (640, 420)  # below this the panels no longer fit
+PANEL_MIN_H = 420  # the probability panel's height under the canvas in a tall window: bars and model input
+READING_MIN_W = 300  # the reading's width beside the canvas in a wide window
+LAYOUT_GAIN = 1.15  # another arrangement is used only for a canvas this much larger than beside the panel
 FPS_CAP = 120  # twice the 60 fps target: headroom for slow frames, idle CPU stays low
 LIVE_INTERVAL = 0.12  # s between live readings while the pen is down (the worker is ~10-40 ms busy)
 LOW_CONFIDENCE = 0.7  # below this a digit is shown as unsure (amber, with "?") instead of as an answer
@@ -800,19 +803,38 @@ class App:
         return self._text(text, size, color, pos, anchor)
 
     def _layout(self) -> Layout:
+        """Canvas, reading, panel and status bar for the window. The canvas keeps its 2:1 aspect; the panel
+        sits beside it and the reading under it, unless the window is so tall or so wide that putting both
+        under the canvas, or the reading beside it, makes the canvas clearly larger (not a small canvas
+        over a reading panel of most of the window)."""
         pg = self.pg
-        real_w, real_h = w, h = self.screen.get_size()
-        w, h = max(w, MIN_WINDOW[0]), max(h, MIN_WINDOW[1])
+        real_w, real_h = self.screen.get_size()
+        w, h = max(real_w, MIN_WINDOW[0]), max(real_h, MIN_WINDOW[1])
         status_h = 28
+        bottom = h - status_h - MARGIN  # where the panels end
         panel_w = int(min(max(280, w * 0.3), 420))
-        cw, ch = self.st.CANVAS_SIZE
-        avail_w = w - panel_w - 3 * MARGIN
         reading_h = max(110, int(h * 0.22))
-        avail_h = h - reading_h - status_h - 3 * MARGIN
-        scale = max(0.2, min(avail_w / cw, avail_h / ch))
+        cw, ch = self.st.CANVAS_SIZE
+        scales = {
+            "side": min((w - panel_w - 3 * MARGIN) / cw, (bottom - reading_h - 2 * MARGIN) / ch),
+            "tall": min((w - 2 * MARGIN) / cw, (bottom - reading_h - PANEL_MIN_H - 3 * MARGIN) / ch),
+            "wide": min((w - panel_w - READING_MIN_W - 4 * MARGIN) / cw, (bottom - MARGIN) / ch),
+        }
+        best = max(scales, key=scales.get)
+        kind = best if scales[best] > LAYOUT_GAIN * scales["side"] else "side"
+        scale = max(0.2, scales[kind])
         canvas = pg.Rect(MARGIN, MARGIN, int(cw * scale), int(ch * scale))
-        reading = pg.Rect(MARGIN, canvas.bottom + MARGIN, avail_w, h - canvas.bottom - 2 * MARGIN - status_h)
-        panel = pg.Rect(w - panel_w - MARGIN, MARGIN, panel_w, h - 2 * MARGIN - status_h)
+        panel = pg.Rect(w - panel_w - MARGIN, MARGIN, panel_w, bottom - MARGIN)
+        if kind == "tall":  # canvas, reading, panel: one column
+            canvas.centerx = w // 2
+            reading = pg.Rect(MARGIN, canvas.bottom + MARGIN, w - 2 * MARGIN, reading_h)
+            panel = pg.Rect(MARGIN, reading.bottom + MARGIN, w - 2 * MARGIN, bottom - reading.bottom - MARGIN)
+        elif kind == "wide":  # canvas, reading, panel: one row
+            reading = pg.Rect(canvas.right + MARGIN, MARGIN, panel.left - canvas.right - 2 * MARGIN,
+                              bottom - MARGIN)
+        else:
+            reading = pg.Rect(MARGIN, canvas.bottom + MARGIN, panel.left - 2 * MARGIN,
+                              bottom - canvas.bottom - MARGIN)
         status = pg.Rect(0, real_h - status_h, real_w, status_h)  # on screen in a window below MIN_WINDOW too
         return Layout(canvas, scale, reading, panel, status)
 

@@ -462,6 +462,37 @@ def test_keys_help_eraser_and_resize_do_not_crash(app):
     app.step()
 
 
+@needs_cnn
+@pytest.mark.parametrize("size", [(700, 1400), (2400, 500)])
+def test_a_tall_or_wide_window_gives_the_canvas_its_room(ready, size):
+    ready.screen = pygame.display.set_mode(size, pygame.RESIZABLE)
+    pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=size, w=size[0], h=size[1]))
+    try:
+        ready.step()
+        L = ready.layout
+        w, h = size
+        if h > w:  # the canvas spans the width (the panel goes under the reading), not 378 px of 700
+            assert L.canvas.width >= w - 2 * appmod.MARGIN - 1
+        else:  # it spans the height (the reading goes beside it), not 320 px of 500
+            assert L.canvas.height >= h - L.status.height - 2 * appmod.MARGIN - 1
+        assert L.canvas.width / L.canvas.height == pytest.approx(2.0, abs=0.02)
+        window = ready.screen.get_rect()
+        rects = [L.canvas, L.reading, L.panel, L.status]
+        for k, r in enumerate(rects):
+            assert window.contains(r) and r.collidelist(rects[k + 1 :]) < 0  # in the window, no overlaps
+        assert drag(ready, shift(ONE, 50) + ZERO).text == "10"  # the mouse still draws where the canvas is
+        ready.step()
+        shot = pygame.surfarray.array3d(ready.screen).swapaxes(0, 1).astype(int)
+        r = L.reading
+        assert np.all(shot[r.top : r.bottom, r.left : r.right] > 200, axis=2).sum() > 2000  # "10", large
+        r = L.panel
+        assert np.all(np.abs(shot[r.top : r.bottom, r.left : r.right] - appmod.GOOD) < 10, axis=2).sum() > 200
+    finally:
+        ready.screen = pygame.display.set_mode(tuple(appmod.WINDOW_SIZE), pygame.RESIZABLE)
+        pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=appmod.WINDOW_SIZE))
+        ready.step()
+
+
 def test_a_window_resized_below_the_minimum_is_set_back_to_it(app):
     app.screen = pygame.display.set_mode((500, 300), pygame.RESIZABLE)
     pygame.event.post(pygame.event.Event(pygame.VIDEORESIZE, size=(500, 300), w=500, h=300))
