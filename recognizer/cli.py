@@ -180,12 +180,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return func(args)
     except (ValueError, OSError, RuntimeError) as exc:
+        if interrupted(exc):
+            return EXIT_INTERRUPTED
         if args.verbose:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+
+
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl+C
+
+
+def interrupted(exc: BaseException) -> bool:
+    """Whether Ctrl+C caused `exc`: onnxruntime's extension, interrupted while it loads, raises
+    ImportError, which the model loader reports as a damaged model file (and advises a restore)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__
+    return False
 
 
 if __name__ == "__main__":

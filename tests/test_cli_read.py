@@ -182,3 +182,27 @@ def test_verbose_after_the_subcommand_shows_the_traceback(pages, monkeypatch, tm
     monkeypatch.setattr("recognizer.reader.MODELS_DIR", tmp_path)
     with pytest.raises(ModelError):  # raised, not turned into one line
         cli.main(["read", str(root / "page0.png"), "--verbose"])
+
+
+def test_ctrl_c_while_onnxruntime_loads_is_not_a_damaged_model(pages, capsys, monkeypatch):
+    """Ctrl+C in onnxruntime's import surfaces as ImportError, which the loader calls a damaged model
+    file (advising a restore or a retrain): the user pressed Ctrl+C, so exit 130, quietly."""
+    root, _ = pages
+
+    def interrupted_import(self, *args, **kwargs):
+        raise ImportError("initialization failed") from KeyboardInterrupt()
+
+    monkeypatch.setattr("recognizer.runtime.OnnxCnn.__init__", interrupted_import)
+    code, out, err = run(capsys, root / "page0.png", "--model", "cnn")
+    assert code == cli.EXIT_INTERRUPTED == 130 and out == "" and err == ""
+
+
+def test_a_damaged_model_is_still_reported(pages, capsys, monkeypatch):
+    root, _ = pages
+
+    def damaged(self, *args, **kwargs):
+        raise RuntimeError("protobuf parsing failed")
+
+    monkeypatch.setattr("recognizer.runtime.OnnxCnn.__init__", damaged)
+    code, _, err = run(capsys, root / "page0.png", "--model", "cnn")
+    assert code == 2 and "unreadable (protobuf parsing failed)" in err
