@@ -32,19 +32,20 @@ def load_image(path: str | Path) -> np.ndarray:
 
     Greyscale is all reading needs and keeps a 12 MP photo at 12 MB instead of 36.
     """
+    name = str(path)  # messages name the file as the user gave it: "./a.png" stays "./a.png"
     path = Path(path)
     if not path.exists():
-        raise ImageError(f"{path}: file not found")
+        raise ImageError(f"{name}: file not found")
     if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image")
+        raise ImageError(f"{name}: is a folder, not an image")
     if path.stat().st_size == 0:
-        raise ImageError(f"{path}: empty file")
+        raise ImageError(f"{name}: empty file")
     try:
         with warnings.catch_warnings(), pillow_pixel_limit(MAX_PIXELS):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as img:
                 if img.width * img.height > MAX_PIXELS:
-                    raise ImageError(f"{path}: image too large ({img.width}x{img.height} pixels; "
+                    raise ImageError(f"{name}: image too large ({img.width}x{img.height} pixels; "
                                      f"at most {MAX_PIXELS // 1_000_000} megapixels)")
                 if img.format == "JPEG" and img.mode == "RGB":
                     img.draft("L", img.size)  # decode the luma alone: a 108 MP photo in 108 MB, not 324
@@ -54,17 +55,17 @@ def load_image(path: str | Path) -> np.ndarray:
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # Pillow's check, above ours
-        raise ImageError(f"{path}: image too large (over {MAX_PIXELS // 1_000_000} megapixels)") from None
+        raise ImageError(f"{name}: image too large (over {MAX_PIXELS // 1_000_000} megapixels)") from None
     except UnidentifiedImageError:
         if path.suffix.lower() in UNSUPPORTED:  # iPhone photos: Pillow reads them only with a plugin
-            raise ImageError(f"{path}: {UNSUPPORTED[path.suffix.lower()]} images are not supported; "
+            raise ImageError(f"{name}: {UNSUPPORTED[path.suffix.lower()]} images are not supported; "
                              f"convert it to JPEG or PNG") from None
-        raise ImageError(f"{path}: not an image file (or an unsupported format)") from None
+        raise ImageError(f"{name}: not an image file (or an unsupported format)") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         reason = _first_line(exc)
         if "truncated" in reason.lower() or isinstance(exc, EOFError):
             reason = "truncated or damaged image file"
-        raise ImageError(f"{path}: cannot read image ({reason})") from None
+        raise ImageError(f"{name}: cannot read image ({reason})") from None
 
 
 @contextmanager

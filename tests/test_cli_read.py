@@ -206,3 +206,9 @@ def test_a_damaged_model_is_still_reported(pages, capsys, monkeypatch):
     monkeypatch.setattr("recognizer.runtime.OnnxCnn.__init__", damaged)
     code, _, err = run(capsys, root / "page0.png", "--model", "cnn")
     assert code == 2 and "unreadable (protobuf parsing failed)" in err
+
+
+def test_dot_slash_paths_are_not_named_twice(capsys, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "./nope.png", "--json")
+    assert code == 1 and json.loads(out) == {"path": "./nope.png", "error": "./nope.png: file not found"}

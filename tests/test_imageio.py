@@ -167,3 +167,14 @@ def test_colour_jpeg_grey_matches_the_full_colour_decode(tmp_path):
     out = load_image(tmp_path / "c.jpg")
     assert out.shape == (100, 60) and out.dtype == np.uint8
     assert np.abs(out.astype(np.int16) - expected).max() <= 4
+
+
+def test_messages_name_the_file_as_given(tmp_path, monkeypatch):
+    """`./scan.png` stays `./scan.png`: the CLI prefixes the path to messages that do not start with it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.png").write_bytes(b"")
+    for given, message in (("./nope.png", "file not found"), ("sub//../empty.png", "empty file")):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        with pytest.raises(ImageError) as info:
+            load_image(given)
+        assert str(info.value) == f"{given}: {message}"
