@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -61,21 +62,33 @@ def read_one(rec: Recognizer, path: str, args: argparse.Namespace) -> dict:
         image = load_image(path)
         reading = rec.read(image, fast=args.fast, min_confidence=args.min_confidence)
     except (ImageError, ValueError, OSError, MemoryError) as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if not message.startswith(path):
-            message = f"{path}: {message}"
-        return {"path": path, "error": message}
+        return {"path": path, "error": error_message(path, exc)}
     return {"path": path, **reading.to_dict()}
+
+
+def error_message(path: str, exc: Exception) -> str:
+    """`path: reason` on one line; the reason's first line only, the path whole (it may hold a newline)."""
+    text = str(exc).strip()
+    if text.startswith(f"{path}: "):
+        text = text[len(path) + 2:]
+    reason = text.splitlines()[0] if text else type(exc).__name__
+    return f"{path}: {reason}"
+
+
+def shown(text: str) -> str:
+    """`text` with control characters and undecodable bytes escaped (`\\n`, `\\udcff`): a file name may
+    hold a newline, or bytes that are not UTF-8, and must neither split a line nor crash the print."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def format_line(result: dict) -> str:
     """A readable line: `path: 123 45 / 678 (min confidence 0.97)`."""
     if "error" in result:
-        return f"error: {result['error']}"
+        return f"error: {shown(result['error'])}"
     text = result["text"].replace("\n", " / ") if result["text"] else "(no digits)"
     confidences = [d["confidence"] for d in result["digits"]]
     low = f"  (lowest confidence {min(confidences):.2f})" if confidences else ""
-    return f"{result['path']}: {text}{low}"
+    return f"{shown(result['path'])}: {text}{low}"
 
 
 READ_MODEL = "ensemble"  # photos: 23-50 pages/s on one core is no wait, and every page tier reads better
@@ -86,7 +99,15 @@ def wants_progress(files: int, json_mode: bool, stdout_tty: bool, stderr_tty: bo
     return stderr_tty and files >= PROGRESS_MIN_FILES and not (json_mode and not stdout_tty)
 
 
+def tolerant_stdout() -> None:
+    """Names a non-UTF-8 stdout (a Windows pipe, LANG=C) cannot encode come out escaped instead of
+    stopping the batch with UnicodeEncodeError."""
+    if isinstance(sys.stdout, io.TextIOWrapper) and sys.stdout.errors == "strict":
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
 def cmd_read(args: argparse.Namespace) -> int:
+    tolerant_stdout()
     paths = list(expand_paths(args.paths))
     if not paths:
         raise ValueError(f"no images found in {', '.join(args.paths)}")
@@ -100,7 +121,8 @@ def cmd_read(args: argparse.Namespace) -> int:
         iterable = tqdm(paths, unit="image", file=sys.stderr)
         write = tqdm.write
     failed = 0
-    csv_file = open(args.csv, "w", newline="", encoding="utf-8") if args.csv else None  # noqa: SIM115
+    csv_file = (open(args.csv, "w", newline="", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
+                if args.csv else None)  # a name's undecodable bytes as \udcff, as in --json
     try:
         writer = csv.writer(csv_file) if csv_file else None
         if writer:

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -212,3 +213,43 @@ def test_dot_slash_paths_are_not_named_twice(capsys, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, "./nope.png", "--json")
     assert code == 1 and json.loads(out) == {"path": "./nope.png", "error": "./nope.png: file not found"}
+
+
+ODD_NAMES = ["two\nlines.png", os.fsdecode(b"latin1-\xe9t\xe9.png")]  # a newline; bytes that are not UTF-8
+
+
+def test_odd_file_names_stay_one_line_and_do_not_stop_the_batch(pages, capsys, tmp_path, cnn):
+    root, texts = pages
+    for name in ODD_NAMES:
+        (tmp_path / name).write_bytes((root / "page0.png").read_bytes())
+    (tmp_path / "broken\nname.png").write_bytes(b"not an image")
+    code, out, err = run(capsys, tmp_path, "--model", "cnn")
+    assert code == 1 and len(out.splitlines()) == 2 and len(err.splitlines()) == 1
+    assert err.startswith(f"error: {tmp_path}/broken\\nname.png: not an image")
+    assert f"{tmp_path}/latin1-\\udce9t\\udce9.png: {texts[str(root / 'page0.png')]}" in out
+    assert f"{tmp_path}/two\\nlines.png: " in out
+    code, out, _ = run(capsys, tmp_path, "--json", "--model", "cnn")
+    assert sorted(json.loads(line)["path"] for line in out.splitlines()) == sorted(
+        str(tmp_path / name) for name in [*ODD_NAMES, "broken\nname.png"])
+
+
+def test_csv_with_a_name_that_is_not_utf8(pages, capsys, tmp_path, cnn):
+    root, texts = pages
+    odd = tmp_path / ODD_NAMES[1]
+    odd.write_bytes((root / "page0.png").read_bytes())
+    target = tmp_path / "out.csv"
+    code, _, _ = run(capsys, odd, root / "page1.png", "--csv", target, "--model", "cnn")
+    assert code == 0
+    rows = list(csv.DictReader(target.open(encoding="utf-8")))  # valid UTF-8, both rows written
+    assert [r["path"] for r in rows] == [f"{tmp_path}/latin1-\\udce9t\\udce9.png", str(root / "page1.png")]
+    assert rows[0]["text"] == texts[str(root / "page0.png")]
+
+
+def test_unicode_names_on_an_ascii_stdout(pages, tmp_path, cnn):
+    root, _ = pages
+    photo = tmp_path / "ünï €.png"
+    photo.write_bytes((root / "page0.png").read_bytes())
+    out = subprocess.run([sys.executable, "-m", "recognizer", "read", str(photo), "--model", "cnn"], cwd=ROOT,
+                         capture_output=True, timeout=120, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    shown = f"{tmp_path}/\\xfcn\\xef \\u20ac.png: "
+    assert out.returncode == 0 and out.stdout.decode("ascii").startswith(shown)
