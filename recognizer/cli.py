@@ -12,6 +12,7 @@ import argparse
 import csv
 import io
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -201,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)
+    except BrokenPipeError:  # `read scans/ | head`: the reader of our output has all it wants
+        silence_stdout()
+        return EXIT_BROKEN_PIPE
     except (ValueError, OSError, RuntimeError) as exc:
         if interrupted(exc):
             return EXIT_INTERRUPTED
@@ -213,6 +217,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl+C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what `cat` ends with in `cat big | head`
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null so that Python's flush at exit does not print a second error."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def interrupted(exc: BaseException) -> bool:

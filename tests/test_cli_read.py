@@ -253,3 +253,15 @@ def test_unicode_names_on_an_ascii_stdout(pages, tmp_path, cnn):
                          capture_output=True, timeout=120, env={**os.environ, "PYTHONIOENCODING": "ascii"})
     shown = f"{tmp_path}/\\xfcn\\xef \\u20ac.png: "
     assert out.returncode == 0 and out.stdout.decode("ascii").startswith(shown)
+
+
+def test_output_closed_early_ends_quietly(pages, cnn):
+    """`read scans/ --json | head -1`: no "error: [Errno 32] Broken pipe", no exit status 2."""
+    root, _ = pages
+    many = [str(root / "page2.png")] * 40  # more JSON than a pipe's buffer holds
+    proc = subprocess.Popen([sys.executable, "-m", "recognizer", "read", *many, "--json", "--model", "cnn"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert json.loads(proc.stdout.readline())["path"] == many[0]
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == cli.EXIT_BROKEN_PIPE and err == b""
