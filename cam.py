@@ -39,9 +39,12 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", "
 STATUS_BAR_H = 52  # px under the video for the reading, the frame rate and the model
 MIN_ROI_SIDE = 16  # a drag smaller than this is a click, not a region
 FPS_SMOOTHING = 0.9  # exponential average of the frame rate: readable, yet follows a change in a second
+KEYS = "space pause  S save  M model  R clear ROI  Q quit"  # shown in the status bar where it fits
 WINDOW = "Digit Recognition - webcam"
 GREEN, ORANGE, GREY = (60, 200, 60), (0, 150, 255), (150, 150, 150)  # BGR
 BLUE, WHITE = (255, 160, 40), (255, 255, 255)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+MIN_TEXT_SCALE = 0.35  # the smallest status bar text still readable; longer text is cut with "..."
 UNSURE = 0.7  # stable digits below this voted confidence are boxed orange: worth a second look
 
 
@@ -249,9 +252,10 @@ def frame_json(index: int, result: FrameResult) -> str:
 
 # ---------------------------------------------------------------- drawing
 
-def annotate(frame: np.ndarray, result: FrameResult, roi: Box | None, status: str) -> np.ndarray:
+def annotate(frame: np.ndarray, result: FrameResult, roi: Box | None, status: str,
+             keys: str = "") -> np.ndarray:
     """The frame with raw boxes (thin grey), stable digits (green, orange when unsure, labelled), the ROI
-    (blue) and a status bar with the stable reading."""
+    (blue) and a status bar with the stable reading, the status and, where they fit, the `keys`."""
     out = frame.copy()
     stable_boxes = {d.box for d in result.stable.digits}
     for d in result.raw.digits:
@@ -264,18 +268,53 @@ def annotate(frame: np.ndarray, result: FrameResult, roi: Box | None, status: st
         cv2.rectangle(out, (x, y), (x + w, y + h), colour, 2)
         label = f"{d.label}"
         scale = max(0.5, min(1.2, h / 50))
-        (tw, th), _ = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
-        ty = y - 4 if y - th - 6 >= 0 else y + h + th + 4
-        cv2.rectangle(out, (x, ty - th - 3), (x + tw + 4, ty + 3), colour, -1)
-        cv2.putText(out, label, (x + 2, ty), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 2, cv2.LINE_AA)
+        (tw, th), _ = cv2.getTextSize(label, FONT, scale, 2)
+        lx, ty = label_place(d.box, (tw, th), out.shape)
+        cv2.rectangle(out, (lx, ty - th - 3), (lx + tw + 4, ty + 3), colour, -1)
+        cv2.putText(out, label, (lx + 2, ty), FONT, scale, (0, 0, 0), 2, cv2.LINE_AA)
     if roi is not None:
         x, y, w, h = roi
         cv2.rectangle(out, (x, y), (x + w, y + h), BLUE, 1)
     bar = np.full((STATUS_BAR_H, out.shape[1], 3), 30, np.uint8)
+    room = out.shape[1] - 16  # 8 px margins
     text = result.stable.text.replace(" ", "  ").replace("\n", "  /  ") or "-"  # wider gaps: Hershey is tight
-    cv2.putText(bar, text[:60], (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.7, WHITE, 2, cv2.LINE_AA)
-    cv2.putText(bar, status, (8, 44), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (200, 200, 200), 1, cv2.LINE_AA)
+    text, scale = fit_text(text, room, 0.7, 2)
+    cv2.putText(bar, text, (8, 22), FONT, scale, WHITE, 2, cv2.LINE_AA)
+    line = f"{status}   {keys}" if keys and text_width(f"{status}   {keys}", 0.45, 1) <= room else status
+    line, scale = fit_text(line, room, 0.45, 1)
+    cv2.putText(bar, line, (8, 44), FONT, scale, (200, 200, 200), 1, cv2.LINE_AA)
     return np.vstack([out, bar])
+
+
+def label_place(box: Box, size: tuple[int, int], shape: tuple[int, ...]) -> tuple[int, int]:
+    """Where a digit's label of `size` (w, h) is drawn (left, baseline): above its box, else below, else
+    inside its top, and slid sideways to stay whole in the frame (at an edge it used to be cut off)."""
+    x, y, w, h = box
+    tw, th = size
+    height, width = shape[:2]
+    lx = min(max(0, x), max(0, width - tw - 5))
+    if y - th - 7 >= 0:
+        return lx, y - 4
+    if y + h + th + 8 <= height:
+        return lx, y + h + th + 4
+    return lx, min(max(0, y) + th + 4, height - 4)
+
+
+def text_width(text: str, scale: float, thickness: int) -> int:
+    return cv2.getTextSize(text, FONT, scale, thickness)[0][0]
+
+
+def fit_text(text: str, width: int, scale: float, thickness: int) -> tuple[str, float]:
+    """`text` and a font scale that fit `width` px: smaller down to MIN_TEXT_SCALE, then cut with "..."
+    (a long reading, or any status on a narrow or portrait frame, ran off the bar's right edge)."""
+    full = text_width(text, scale, thickness)
+    if full > width:
+        scale = max(MIN_TEXT_SCALE, scale * width / full)
+    if text_width(text, scale, thickness) <= width:
+        return text, scale
+    while text and text_width(text + "...", scale, thickness) > width:
+        text = text[:-1]
+    return text.rstrip() + "...", scale
 
 
 # ---------------------------------------------------------------- runs
@@ -388,9 +427,8 @@ class Viewer:
                 self.fps = rate if self.fps == 0 else FPS_SMOOTHING * self.fps + (1 - FPS_SMOOTHING) * rate
                 last_tick = now
             paused = "  PAUSED" if self.paused else ""
-            status = (f"{self.fps:5.1f} fps  {result.ms:5.1f} ms/frame  {self.rec.name.upper()}{paused}"
-                      "   space pause  S save  M model  R clear ROI  Q quit")
-            shown = annotate(frame, result, self.drag_box or roi, status)
+            status = f"{self.fps:5.1f} fps  {result.ms:5.1f} ms/frame  {self.rec.name.upper()}{paused}"
+            shown = annotate(frame, result, self.drag_box or roi, status, KEYS)
             cv2.imshow(WINDOW, shown)
             key = cv2.waitKey(30 if self.source.kind == "image" or self.paused else 1) & 0xFF
             if key in (ord("q"), ord("Q"), 27):

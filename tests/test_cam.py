@@ -15,6 +15,7 @@ import pytest
 
 import cam
 from recognizer import Recognizer
+from recognizer.result import Digit, Reading
 from scripts import benchmark_cam as bench
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -357,3 +358,43 @@ def test_model_switched_while_paused_reads_the_frozen_frame_again(source, tmp_pa
     (saved,) = tmp_path.glob("*.json")
     assert json.loads(saved.read_text())["text"] == expected
     assert "model: SVC" in capsys.readouterr().err
+
+
+def _labelled(shape: tuple[int, int], box: cam.Box, text: str = "", keys: str = "") -> np.ndarray:
+    """An annotated flat grey frame with one stable digit 2 in `box`."""
+    frame = np.full((*shape, 3), 128, np.uint8)
+    two = Digit(2, 0.99, box, np.eye(10, dtype=np.float32)[2], np.zeros((28, 28), np.float32))
+    reading = Reading(text or "2", [two])
+    result = cam.FrameResult(reading, Reading("", []), 1.0)
+    return cam.annotate(frame, result, None, "30.0 fps  CNN", *([keys] if keys else []))
+
+
+def test_labels_stay_whole_at_the_edges_of_the_frame():
+    """A digit at the right edge (a page panning out) had its label cut off by the frame's edge."""
+    def label_ink(shown: np.ndarray) -> int:
+        return int((shown[: -cam.STATUS_BAR_H] < 60).all(axis=2).sum())  # the label's black text on grey
+
+    for box in [(622, 200, 28, 40), (630, 0, 10, 40), (0, 0, 28, 480), (600, 445, 40, 35), (-8, 100, 20, 40)]:
+        whole = label_ink(_labelled((1200, 1600), (800, 600, 28, box[3])))  # its label in the open
+        assert whole > 20
+        assert label_ink(_labelled((480, 640), box)) == whole, box
+        tw, th = cv2.getTextSize("2", cam.FONT, 0.8, 2)[0]
+        x, y = cam.label_place(box, (tw, th), (480, 640))
+        assert 0 <= x and x + tw + 4 < 640 and 0 <= y - th - 3 and y + 3 < 480, box
+
+
+def test_status_bar_text_fits_narrow_frames():
+    """On a 320 px wide (or portrait) frame the reading and the status ran off the bar's right edge."""
+    long_text = "1\n".join(["12345 67890 12 3"] * 4)
+    for width in (640, 360, 320, 160, 64):
+        shown = _labelled((240, width), (10, 60, 28, 40), long_text, cam.KEYS)
+        bar = shown[-cam.STATUS_BAR_H :]
+        assert (bar[:, -6:] == 30).all(), width  # nothing drawn in the right margin
+        assert (bar[:30] > 200).any() and (bar[30:] > 150).any(), width  # the reading and the status
+    wide = _labelled((480, 640), (10, 60, 28, 40), "75318\n177 96", cam.KEYS)[-cam.STATUS_BAR_H :]
+    narrow = _labelled((480, 320), (10, 60, 28, 40), "75318\n177 96", cam.KEYS)[-cam.STATUS_BAR_H :]
+    assert (wide[30:, 320:] > 150).any() and not (narrow[30:, 300:] > 150).any()  # keys only where they fit
+    text, scale = cam.fit_text("12  34  /  56", 1000, 0.7, 2)
+    assert (text, scale) == ("12  34  /  56", 0.7)  # short text is left as it is
+    text, scale = cam.fit_text("1234567890" * 10, 100, 0.7, 2)
+    assert text.endswith("...") and scale == cam.MIN_TEXT_SCALE and cam.text_width(text, scale, 2) <= 100
