@@ -7,6 +7,7 @@ not a readable image raises `ImageError` with a one-line message naming the file
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,7 +38,7 @@ def load_image(path: str | Path) -> np.ndarray:
     if not path.exists():
         raise ImageError(f"{name}: file not found")
     if path.is_dir():
-        raise ImageError(f"{name}: is a folder, not an image")
+        raise ImageError(f"{name}: {folder_problem(path)}")
     if path.stat().st_size == 0:
         raise ImageError(f"{name}: empty file")
     try:
@@ -63,9 +64,20 @@ def load_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"{name}: not an image file (or an unsupported format)") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         reason = _first_line(exc)
+        if isinstance(exc, OSError) and exc.errno and exc.strerror:  # the system's: no errno, no path again
+            reason = exc.strerror
         if "truncated" in reason.lower() or isinstance(exc, EOFError):
             reason = "truncated or damaged image file"
         raise ImageError(f"{name}: cannot read image ({reason})") from None
+
+
+def folder_problem(path: Path) -> str:
+    """Why a folder stands where an image should: one the walk could not list, or one given as a file."""
+    try:
+        with os.scandir(path):
+            return "is a folder, not an image"
+    except OSError as exc:
+        return f"cannot open folder ({exc.strerror or type(exc).__name__})"
 
 
 @contextmanager
@@ -113,10 +125,18 @@ def _first_line(exc: BaseException) -> str:
 
 
 def find_images(path: str | Path) -> list[Path]:
-    """Image files under a folder (recursively, sorted, hidden files skipped)."""
+    """Image files under a folder (recursively, sorted, hidden files skipped), and the folders that
+    could not be listed (no permission): `load_image` then names the problem instead of the walk
+    passing over them in silence."""
     root = Path(path)
-    return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-        and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+    found: list[Path] = []
+
+    def unlisted(exc: OSError) -> None:
+        found.append(Path(exc.filename))
+
+    for folder, dirs, files in os.walk(root, onerror=unlisted):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(Path(folder, f) for f in files
+                     if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS
+                     and Path(folder, f).is_file())
+    return sorted(found)

@@ -265,3 +265,21 @@ def test_output_closed_early_ends_quietly(pages, cnn):
     proc.stdout.close()
     err = proc.stderr.read()
     assert proc.wait(timeout=120) == cli.EXIT_BROKEN_PIPE and err == b""
+
+
+def test_a_folder_without_permission_is_an_error_line(pages, capsys, monkeypatch, tmp_path, cnn):
+    """Before, the walk skipped it in silence: given alone it was "no images found" (exit 2)."""
+    root, _ = pages
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    (locked / "page.png").write_bytes((root / "page0.png").read_bytes())
+    real = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda p=".": _raise(PermissionError(13, "Permission denied", str(p)))
+                        if Path(p) == locked else real(p))
+    code, out, err = run(capsys, tmp_path, root / "page0.png", "--model", "cnn")
+    assert code == 1 and err == f"error: {locked}: cannot open folder (Permission denied)\n"
+    assert out.startswith(f"{root / 'page0.png'}: ")
+
+
+def _raise(exc: Exception):
+    raise exc

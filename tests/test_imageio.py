@@ -1,6 +1,8 @@
 """Loading photos and scans: every odd format, and a clear one-line error for every bad file."""
 
 import io
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,3 +180,43 @@ def test_messages_name_the_file_as_given(tmp_path, monkeypatch):
         with pytest.raises(ImageError) as info:
             load_image(given)
         assert str(info.value) == f"{given}: {message}"
+
+
+def deny(monkeypatch, locked: Path) -> None:
+    """`locked` cannot be listed, as after `chmod 000` (which root, running these tests, ignores)."""
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_folders_that_cannot_be_listed_are_named_not_skipped(tmp_path, monkeypatch):
+    for rel in ("a.png", "locked/b.png", "z/c.png"):
+        (tmp_path / rel).parent.mkdir(exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    deny(monkeypatch, tmp_path / "locked")
+    found = imageio.find_images(tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.png", "locked", "z/c.png"]
+    with pytest.raises(ImageError) as info:
+        load_image(found[1])
+    assert str(info.value) == f"{tmp_path / 'locked'}: cannot open folder (Permission denied)"
+    deny(monkeypatch, tmp_path)
+    assert imageio.find_images(tmp_path) == [tmp_path]  # the folder given itself
+
+
+def test_a_folder_given_as_an_image_and_an_unreadable_file(tmp_path, monkeypatch):
+    with pytest.raises(ImageError, match="is a folder, not an image"):
+        load_image(tmp_path)
+    (tmp_path / "secret.png").write_bytes(b"x")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(tmp_path / "secret.png"))
+
+    monkeypatch.setattr(Image, "open", denied)
+    with pytest.raises(ImageError) as info:
+        load_image(tmp_path / "secret.png")
+    assert str(info.value) == f"{tmp_path / 'secret.png'}: cannot read image (Permission denied)"
