@@ -125,6 +125,7 @@ class Worker(threading.Thread):
         super().__init__(name="reader", daemon=True)
         self._cond = threading.Condition()
         self._pending: Job | None = None
+        self._stopping = False
         self.busy = False
         self.results: deque[Result] = deque()
 
@@ -137,11 +138,22 @@ class Worker(threading.Thread):
         with self._cond:
             return self._pending is None and not self.busy
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Let the reading in progress end, then the thread: a program that exits while this thread is
+        inside ONNX Runtime aborts ("terminate called without an active exception", exit status 134)."""
+        with self._cond:
+            self._stopping, self._pending = True, None
+            self._cond.notify()
+        if self.is_alive():
+            self.join(timeout)
+
     def run(self) -> None:
         while True:
             with self._cond:
-                while self._pending is None:
+                while self._pending is None and not self._stopping:
                     self._cond.wait()
+                if self._stopping:
+                    return
                 job, self._pending = self._pending, None
                 self.busy = True
             try:
@@ -1244,6 +1256,7 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.timings).write_text(json.dumps(timings(app)))
     app.pg.display.quit()  # the window closes now: a model still loading (the SVC's fit) may take seconds
     app.finish_loading()
+    app.worker.stop()  # closed during a reading: it ends first
     app.pg.quit()
     return code
 

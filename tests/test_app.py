@@ -619,6 +619,46 @@ def test_replay_with_a_failing_reading_prints_the_error_once(tmp_path, monkeypat
     assert err == ["app: reading failed: the model broke"]
 
 
+CLOSE_DURING_A_READING = """
+import sys, time
+import pygame
+sys.path.insert(0, sys.argv[1])
+import app as appmod
+import recognizer
+from recognizer import strokes as st
+
+read = recognizer.Recognizer.read
+recognizer.Recognizer.read = lambda self, image: [read(self, image) for _ in range(200)][-1]  # a long reading
+run = appmod.App.run
+
+
+def close_during_a_reading(self):
+    assert self.wait_ready(30)
+    self.post_replay(st.Replay((560, 280), [st.as_stroke([(280, 60), (282, 140), (285, 225)])]))
+    end = time.perf_counter() + 30
+    while (self.replay_events or self.drawing.drawing or self.worker.idle()) and time.perf_counter() < end:
+        self.step()  # until the pen-up's reading runs
+    pygame.event.post(pygame.event.Event(pygame.QUIT))  # the user closes the window
+    print("reading when closed:", not self.worker.idle(), flush=True)
+    return run(self)
+
+
+appmod.App.run = close_during_a_reading
+sys.exit(appmod.main(["--fps", "0"]))
+"""
+
+
+@needs_cnn
+def test_closing_the_window_during_a_reading_exits_cleanly(tmp_path):
+    script = tmp_path / "close.py"
+    script.write_text(CLOSE_DURING_A_READING)
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    out = subprocess.run([sys.executable, str(script), str(ROOT)], capture_output=True, text=True, timeout=99,
+                         cwd=ROOT, env=env)
+    assert out.stdout.strip() == "reading when closed: True"
+    assert out.returncode == 0 and "terminate called" not in out.stderr, out.stderr  # not an abort (134)
+
+
 def test_confidence_line_shows_the_bar_and_the_one_digit_probability():
     from recognizer.result import Digit
 
