@@ -69,14 +69,14 @@ class Source:
     size: tuple[int, int] = (640, 480)
     frame_count: int = 0  # frames a video file's header announces (0: unknown, a camera or an image)
     delivered: int = 0  # frames yielded so far
+    native: tuple[int, int] | None = None  # (w, h) of the last frame as read, before `fit` scaled it
 
     def frames(self, on_retry: Callable[[str], None] = lambda _: None):
         """Yield frames until the file ends or the camera stops (after READ_RETRIES tries)."""
         if self.kind == "image":
             frame = self.read_frame()
             if frame is not None:
-                self.delivered += 1
-                yield fit(frame, self.size)
+                yield self._fitted(frame)
             return
         while True:
             frame = self.read_frame()
@@ -88,8 +88,12 @@ class Source:
                 frame = self.read_frame()
             if frame is None:
                 return
-            self.delivered += 1
-            yield fit(frame, self.size)
+            yield self._fitted(frame)
+
+    def _fitted(self, frame: np.ndarray) -> np.ndarray:
+        self.delivered += 1
+        self.native = (frame.shape[1], frame.shape[0])
+        return fit(frame, self.size)
 
     def end_reason(self) -> str:
         """Why the frames ran out. A file that ends well short of the frame count in its header was cut
@@ -216,18 +220,22 @@ def clip_roi(roi: Box | None, shape: tuple[int, ...]) -> Box:
     return (x0, y0, x1 - x0, y1 - y0)
 
 
-def fit_roi(roi: Box | None, shape: tuple[int, ...]) -> Box | None:
+def fit_roi(roi: Box | None, shape: tuple[int, ...], native: tuple[int, int] | None = None) -> Box | None:
     """`roi` inside the frame, with one warning when it reaches past an edge and is clipped; one wholly
-    outside is refused (`clip_roi` would read the whole frame instead, a silent surprise)."""
+    outside is refused (`clip_roi` would read the whole frame instead, a silent surprise). `native`: the
+    source's own frame size, named when it was scaled down, since --roi counts the scaled frame's pixels
+    (a 4K video's user measured a region in 4K pixels and was told of a 640x480 frame)."""
     if roi is None:
         return None
     h, w = shape[:2]
     text = ",".join(map(str, roi))
+    scaled = (f" (the {native[0]}x{native[1]} source scaled down to fit --width/--height: --roi is in "
+              "the scaled frame's pixels)") if native and native != (w, h) else ""
     if roi[0] >= w or roi[1] >= h:  # parse_roi refuses negative x and y
-        raise RoiError(f"--roi {text} lies outside the {w}x{h} frame (x below {w}, y below {h})")
+        raise RoiError(f"--roi {text} lies outside the {w}x{h} frame, x below {w}, y below {h}{scaled}")
     clipped = clip_roi(roi, shape)
     if clipped != roi:
-        _warn(f"cam.py: warning: --roi {text} reaches past the {w}x{h} frame; "
+        _warn(f"cam.py: warning: --roi {text} reaches past the {w}x{h} frame{scaled}; "
               f"reading {','.join(map(str, clipped))}")
     return clipped
 
@@ -349,7 +357,7 @@ def run_headless(source: Source, rec: Recognizer, roi: Box | None, as_json: bool
     start = time.perf_counter()
     for i, frame in enumerate(source.frames(on_retry=_warn)):
         if i == 0:
-            roi = fit_roi(roi, frame.shape)
+            roi = fit_roi(roi, frame.shape, source.native)
         result = process_frame(rec, tracker, frame, roi)
         times.append(result.ms)
         last = result.stable.text
@@ -407,7 +415,7 @@ class Viewer:
         if frame is None:
             _warn(f"{self.source.name}: no frames")
             return 1
-        self.roi = fit_roi(self.roi, frame.shape)
+        self.roi = fit_roi(self.roi, frame.shape, self.source.native)
         cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)  # no Qt toolbar: drags are ROIs
         cv2.setMouseCallback(WINDOW, self.on_mouse)
         times: list[float] = []

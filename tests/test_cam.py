@@ -398,3 +398,19 @@ def test_status_bar_text_fits_narrow_frames():
     assert (text, scale) == ("12  34  /  56", 0.7)  # short text is left as it is
     text, scale = cam.fit_text("1234567890" * 10, 100, 0.7, 2)
     assert text.endswith("...") and scale == cam.MIN_TEXT_SCALE and cam.text_width(text, scale, 2) <= 100
+
+
+def test_roi_outside_a_scaled_down_source_names_the_source_size(tmp_path, capsys):
+    """A 4K video is read at 640x480: its user, measuring --roi in the video, was told of a 640x480
+    frame with no word of the scaling."""
+    image = tmp_path / "big.png"
+    cv2.imwrite(str(image), np.full((2160, 3840), 255, np.uint8))
+    done = run_cam("--source", str(image), "--headless", "--model", "cnn", "--roi", "1200,600,800,400")
+    assert done.returncode == 2 and done.stdout == ""
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and "lies outside the 640x360 frame" in err[0], err
+    assert "the 3840x2160 source scaled down" in err[0]
+    assert cam.fit_roi((600, 300, 100, 100), (360, 640, 3), (3840, 2160)) == (600, 300, 40, 60)
+    assert "reaches past the 640x360 frame (the 3840x2160 source scaled down" in capsys.readouterr().err
+    cam.fit_roi((600, 300, 100, 100), (480, 640, 3), (640, 480))  # not scaled: no word of it
+    assert "scaled" not in capsys.readouterr().err
