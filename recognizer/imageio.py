@@ -1,8 +1,9 @@
 """Load photos and scans as arrays `Recognizer.read` accepts, whatever their file format quirks.
 
-Handles EXIF-rotated phone photos, RGBA and LA (transparency composited over white paper),
-palette images, 16-bit and 32-bit greyscale, CMYK, very large and tiny images. Anything that is
-not a readable image raises `ImageError` with a one-line message naming the file.
+Handles EXIF-rotated phone photos, RGBA and LA (transparency composited over paper: white, black
+behind light ink on nothing), palette images, 16-bit and 32-bit greyscale, CMYK, very large and
+tiny images. Anything that is not a readable image raises `ImageError` with a one-line message
+naming the file.
 """
 
 from __future__ import annotations
@@ -93,14 +94,16 @@ def pillow_pixel_limit(limit: int) -> Iterator[None]:
 
 
 def to_gray_array(img: Image.Image) -> np.ndarray:
-    """A Pillow image of any mode as a 2-D numpy array; transparency becomes white paper."""
+    """A Pillow image of any mode as a 2-D numpy array; transparency becomes paper: white, or black
+    behind light ink drawn on nothing."""
     mode = img.mode
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
         mode = img.mode
     if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
-        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        shade = 0 if light_ink_on_nothing(rgba) else 255
+        paper = Image.new("RGBA", rgba.size, (shade, shade, shade, 255))
         return np.asarray(Image.alpha_composite(paper, rgba).convert("L"))
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         a = np.asarray(img)
@@ -117,6 +120,16 @@ def to_gray_array(img: Image.Image) -> np.ndarray:
     if mode == "RGB":
         return np.asarray(img.convert("L"))
     return np.asarray(img.convert("RGB").convert("L"))  # CMYK, YCbCr, LAB, HSV
+
+
+def light_ink_on_nothing(rgba: Image.Image) -> bool:
+    """Whether the image is light strokes on a mostly transparent background (a dark-mode drawing or
+    a white signature exported as PNG): over white paper its digits would vanish. A page with
+    transparent margins is mostly opaque and keeps white."""
+    shown = np.asarray(rgba.getchannel("A")) >= 128
+    if not shown.any() or shown.mean() >= 0.5:
+        return False
+    return float(np.asarray(rgba.convert("L"))[shown].mean()) > 127
 
 
 def _first_line(exc: BaseException) -> str:

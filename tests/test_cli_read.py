@@ -283,3 +283,13 @@ def test_a_folder_without_permission_is_an_error_line(pages, capsys, monkeypatch
 
 def _raise(exc: Exception):
     raise exc
+
+
+def test_white_ink_on_a_transparent_png_is_read(pages, capsys, tmp_path, cnn):
+    """Before, transparency always became white paper and white digits read as "(no digits)"."""
+    root, texts = pages
+    gray = cv2.imread(str(root / "page0.png"), cv2.IMREAD_GRAYSCALE)
+    rgba = np.dstack([np.full_like(gray, 255)] * 3 + [255 - gray])  # the ink in alpha alone
+    cv2.imwrite(str(tmp_path / "white_ink.png"), rgba)
+    code, out, _ = run(capsys, tmp_path / "white_ink.png", "--json", "--model", "cnn")
+    assert code == 0 and json.loads(out)["text"] == texts[str(root / "page0.png")]

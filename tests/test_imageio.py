@@ -220,3 +220,25 @@ def test_a_folder_given_as_an_image_and_an_unreadable_file(tmp_path, monkeypatch
     with pytest.raises(ImageError) as info:
         load_image(tmp_path / "secret.png")
     assert str(info.value) == f"{tmp_path / 'secret.png'}: cannot read image (Permission denied)"
+
+
+def test_light_ink_on_transparency_gets_dark_paper(tmp_path):
+    """White strokes on nothing (a dark-mode drawing, a white signature): over white paper they vanished."""
+    rgba = np.zeros((60, 100, 4), np.uint8)
+    rgba[..., :3] = 255
+    rgba[10:50, 10:40, 3] = 255  # opaque white ink, the rest fully transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "white.png")
+    out = load_image(tmp_path / "white.png")
+    assert out[30, 20] == 255 and out[30, 80] == 0
+    la = np.dstack([np.full((60, 100), 250, np.uint8), np.where(sample() < 128, 255, 0).astype(np.uint8)])
+    Image.fromarray(la, "LA").save(tmp_path / "la.png")
+    assert load_image(tmp_path / "la.png")[30, 20] == 250 and load_image(tmp_path / "la.png")[30, 80] == 0
+
+
+def test_a_mostly_opaque_page_keeps_white_paper(tmp_path):
+    """A page with transparent margins: the paper (bright) is most of what shows, not ink."""
+    rgba = np.dstack([sample()] * 3 + [np.full((60, 100), 255, np.uint8)])
+    rgba[:, 90:, 3] = 0  # a transparent strip at the right
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "page.png")
+    out = load_image(tmp_path / "page.png")
+    assert out[30, 20] == 20 and out[30, 95] == 255
