@@ -448,7 +448,7 @@ class Viewer:
                 self.save(shown, result.stable)
             elif key in (ord("m"), ord("M")):
                 self.switch_model()
-            elif key in (ord("r"), ord("R")):
+            elif key in (ord("r"), ord("R")) and self.roi is not None:  # none to clear: keep the reading
                 self.roi = None
                 self.tracker.reset()
             if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:

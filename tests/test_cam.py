@@ -414,3 +414,20 @@ def test_roi_outside_a_scaled_down_source_names_the_source_size(tmp_path, capsys
     assert "reaches past the 640x360 frame (the 3840x2160 source scaled down" in capsys.readouterr().err
     cam.fit_roi((600, 300, 100, 100), (480, 640, 3), (640, 480))  # not scaled: no word of it
     assert "scaled" not in capsys.readouterr().err
+
+
+def test_r_without_a_region_keeps_the_reading(source, monkeypatch, capsys):
+    """R with no region of interest to clear used to reset the tracker: the reading vanished for 5 frames."""
+    scene = scene_of(source, seed=6, frames=12)
+    frames = [decoded(d) for d, _ in bench.scene_frames(scene)]
+    cnn = Recognizer.load("cnn")
+    for roi, resets in ((None, False), ((0, 0, 640, 240), True)):  # R on the 10th frame of 12
+        feed = iter(frames)
+        FakeWindow(monkeypatch, "." * 9 + "r" + "." * 12)
+        viewer = cam.Viewer(cam.Source("clip.avi", "video", lambda feed=feed: next(feed, None)), cnn, roi,
+                            Path("unused"), {"cnn": cnn})
+        assert viewer.run() == 0
+        assert viewer.roi is None
+        assert viewer.tracker.frame == (1 if resets else len(frames) - 1)
+        if not resets:  # two frames after R: a reset tracker would show nothing yet
+            assert capsys.readouterr().err.endswith("last reading: " + scene.text.replace("\n", " / ") + "\n")
