@@ -508,11 +508,16 @@ def parse_roi(text: str) -> Box:
     return (x, y, w, h)
 
 
+# --help named no keys: a user found them only in the README or the status bar
+HELP_KEYS = ("keys in the window: space pause/resume, S save the annotated frame and the reading to "
+             "--save-dir, M switch model (CNN/SVC), R clear the region of interest, Q or Esc quit; drag with "
+             "the mouse to read only a region. Ctrl+C stops a headless run.")
 DEFAULT_MODEL = "ensemble"  # its 22 ms a frame fits 30 fps, and it reads the test videos best
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="cam.py", description="Read handwritten numbers from a webcam, live.")
+    p = argparse.ArgumentParser(prog="cam.py", description="Read handwritten numbers from a webcam, live.",
+                                epilog=HELP_KEYS)
     p.add_argument("--source", default="0", help="camera index (default 0) or a video file or an image")
     p.add_argument("--width", type=int, default=640, help="frame width in pixels (default 640)")
     p.add_argument("--height", type=int, default=480, help="frame height in pixels (default 480)")

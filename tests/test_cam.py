@@ -431,3 +431,13 @@ def test_r_without_a_region_keeps_the_reading(source, monkeypatch, capsys):
         assert viewer.tracker.frame == (1 if resets else len(frames) - 1)
         if not resets:  # two frames after R: a reset tracker would show nothing yet
             assert capsys.readouterr().err.endswith("last reading: " + scene.text.replace("\n", " / ") + "\n")
+
+
+def test_help_names_the_window_keys():
+    """The keys and the mouse drag were only in the README and the window's status bar, not in --help."""
+    done = run_cam("--help")
+    assert done.returncode == 0
+    text = " ".join(done.stdout.split())
+    for words in ("space pause", "S save", "M switch model", "R clear the region", "Q or Esc quit", "drag",
+                  "Ctrl+C"):
+        assert words in text, words
