@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import os
@@ -115,12 +116,12 @@ def cmd_read(args: argparse.Namespace) -> int:
     rec = Recognizer.load(args.model)  # once for the whole batch
     show_bar = wants_progress(len(paths), args.json, sys.stdout.isatty(), sys.stderr.isatty())
     iterable = paths
-    write = print
-    if show_bar:
+    write, complain = print, functools.partial(print, file=sys.stderr)
+    if show_bar:  # lines go through tqdm, which clears the bar first: else they land glued to it
         from tqdm import tqdm
 
         iterable = tqdm(paths, unit="image", file=sys.stderr)
-        write = tqdm.write
+        write, complain = tqdm.write, functools.partial(tqdm.write, file=sys.stderr)
     failed = 0
     csv_file = (open(args.csv, "w", newline="", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
                 if args.csv else None)  # a name's undecodable bytes as \udcff, as in --json
@@ -134,7 +135,7 @@ def cmd_read(args: argparse.Namespace) -> int:
             if args.json:
                 write(json.dumps(result))
             elif "error" in result:
-                print(format_line(result), file=sys.stderr)
+                complain(format_line(result))
             else:
                 write(format_line(result))
             if writer:

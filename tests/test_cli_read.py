@@ -293,3 +293,43 @@ def test_white_ink_on_a_transparent_png_is_read(pages, capsys, tmp_path, cnn):
     cv2.imwrite(str(tmp_path / "white_ink.png"), rgba)
     code, out, _ = run(capsys, tmp_path / "white_ink.png", "--json", "--model", "cnn")
     assert code == 0 and json.loads(out)["text"] == texts[str(root / "page0.png")]
+
+
+def run_on_a_terminal(args: list[str]) -> str:
+    """What a terminal 100 columns wide receives from `python -m recognizer read ARGS` (stdout and
+    stderr both on it)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main_fd, child_fd = pty.openpty()
+    fcntl.ioctl(child_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "recognizer", "read", *args], cwd=ROOT,
+                            stdin=subprocess.DEVNULL, stdout=child_fd, stderr=child_fd)
+    os.close(child_fd)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(main_fd)
+    assert proc.wait(timeout=120) == cli.EXIT_SOME_FAILED
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_error_lines_are_not_glued_to_the_progress_bar(pages, tmp_path, cnn):
+    root, _ = pages
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not an image")
+    many = [str(root / "page0.png")] * 10 + [str(bad)] + [str(root / "page0.png")] * 10
+    screen = run_on_a_terminal([*many, "--model", "cnn"])
+    assert "image/s]" in screen  # the bar was drawn
+    before = screen[: screen.index("error: ")]
+    assert before.endswith(("\r", "\n"))  # the error line starts at the left edge, the bar cleared
+    assert screen.count(f"{root / 'page0.png'}: ") == 20
