@@ -139,13 +139,19 @@ def cmd_read(args: argparse.Namespace) -> int:
             else:
                 write(format_line(result))
             if writer:
-                confidences = [d["confidence"] for d in result.get("digits", [])]
-                writer.writerow([path, result.get("text", ""), len(confidences),
-                                 min(confidences) if confidences else "", result.get("error", "")])
+                writer.writerow(csv_row(result))
     finally:
         if csv_file:
             csv_file.close()
     return EXIT_SOME_FAILED if failed else 0
+
+
+def csv_row(result: dict) -> list:
+    """A result as a CSV row; an unreadable file has no digit count (0 would say "read, no digits")."""
+    if "error" in result:
+        return [result["path"], "", "", "", result["error"]]
+    confidences = [d["confidence"] for d in result["digits"]]
+    return [result["path"], result["text"], len(confidences), min(confidences) if confidences else "", ""]
 
 
 def confidence_level(text: str) -> float:

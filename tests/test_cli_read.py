@@ -333,3 +333,13 @@ def test_error_lines_are_not_glued_to_the_progress_bar(pages, tmp_path, cnn):
     before = screen[: screen.index("error: ")]
     assert before.endswith(("\r", "\n"))  # the error line starts at the left edge, the bar cleared
     assert screen.count(f"{root / 'page0.png'}: ") == 20
+
+
+def test_csv_error_rows_have_no_digit_count(pages, capsys, tmp_path, cnn):
+    root, _ = pages
+    target = tmp_path / "out.csv"
+    run(capsys, root / "sub" / "blank.png", root / "sub" / "corrupt.jpg", "--csv", target, "--model", "cnn")
+    blank, bad = csv.DictReader(target.open())
+    assert blank["digits"] == "0" and blank["error"] == ""  # read: no digits
+    assert bad["digits"] == "" and bad["min_confidence"] == "" and bad["error"]  # not read at all
+
