@@ -16,7 +16,9 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from .reader import MODEL_NAMES, Recognizer
 
@@ -123,12 +125,7 @@ def cmd_read(args: argparse.Namespace) -> int:
         iterable = tqdm(paths, unit="image", file=sys.stderr)
         write, complain = tqdm.write, functools.partial(tqdm.write, file=sys.stderr)
     failed = 0
-    csv_file = (open(args.csv, "w", newline="", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
-                if args.csv else None)  # a name's undecodable bytes as \udcff, as in --json
-    try:
-        writer = csv.writer(csv_file) if csv_file else None
-        if writer:
-            writer.writerow(["path", "text", "digits", "min_confidence", "error"])
+    with csv_output(args.csv) as writer:
         for path in iterable:
             result = read_one(rec, path, args)
             failed += "error" in result
@@ -140,10 +137,28 @@ def cmd_read(args: argparse.Namespace) -> int:
                 write(format_line(result))
             if writer:
                 writer.writerow(csv_row(result))
-    finally:
-        if csv_file:
-            csv_file.close()
     return EXIT_SOME_FAILED if failed else 0
+
+
+CSV_COLUMNS = ["path", "text", "digits", "min_confidence", "error"]
+
+
+@contextmanager
+def csv_output(target: str | None) -> Iterator[Any]:
+    """A csv writer with the header written on `target`; None without --csv.
+
+    A name's undecodable bytes are written as \\udcff, as --json writes them: the file stays UTF-8."""
+    if not target:
+        yield None
+        return
+    try:
+        stream = open(target, "w", newline="", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
+    except OSError as exc:
+        raise OSError(f"cannot write --csv {target}: {exc.strerror or exc}") from exc
+    with stream:
+        writer = csv.writer(stream)
+        writer.writerow(CSV_COLUMNS)
+        yield writer
 
 
 def csv_row(result: dict) -> list:

@@ -343,3 +343,11 @@ def test_csv_error_rows_have_no_digit_count(pages, capsys, tmp_path, cnn):
     assert blank["digits"] == "0" and blank["error"] == ""  # read: no digits
     assert bad["digits"] == "" and bad["min_confidence"] == "" and bad["error"]  # not read at all
 
+
+@pytest.mark.parametrize("where, reason", [("missing/out.csv", "No such file or directory"),
+                                           (".", "Is a directory")])
+def test_csv_that_cannot_be_written_is_named(pages, capsys, tmp_path, cnn, where, reason):
+    root, _ = pages
+    code, out, err = run(capsys, root / "page0.png", "--csv", tmp_path / where, "--model", "cnn")
+    assert code == 2 and out == ""
+    assert err == f"error: cannot write --csv {tmp_path / where}: {reason}\n"
