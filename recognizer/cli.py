@@ -116,7 +116,9 @@ def cmd_read(args: argparse.Namespace) -> int:
     if not paths:
         raise ValueError(f"no images found in {', '.join(args.paths)}")
     rec = Recognizer.load(args.model)  # once for the whole batch
-    show_bar = wants_progress(len(paths), args.json, sys.stdout.isatty(), sys.stderr.isatty())
+    csv_to_stdout = args.csv == CSV_STDOUT
+    show_bar = not csv_to_stdout and wants_progress(  # rows written by csv would land glued to the bar
+        len(paths), args.json, sys.stdout.isatty(), sys.stderr.isatty())
     iterable = paths
     write, complain = print, functools.partial(print, file=sys.stderr)
     if show_bar:  # lines go through tqdm, which clears the bar first: else they land glued to it
@@ -133,23 +135,29 @@ def cmd_read(args: argparse.Namespace) -> int:
                 write(json.dumps(result))
             elif "error" in result:
                 complain(format_line(result))
-            else:
+            elif not csv_to_stdout:  # stdout is the CSV's
                 write(format_line(result))
             if writer:
                 writer.writerow(csv_row(result))
     return EXIT_SOME_FAILED if failed else 0
 
 
+CSV_STDOUT = "-"  # `--csv -`: the rows on stdout, in place of the readable lines
 CSV_COLUMNS = ["path", "text", "digits", "min_confidence", "error"]
 
 
 @contextmanager
 def csv_output(target: str | None) -> Iterator[Any]:
-    """A csv writer with the header written on `target`; None without --csv.
+    """A csv writer with the header written, on `target` (a file, or stdout for "-"); None without --csv.
 
     A name's undecodable bytes are written as \\udcff, as --json writes them: the file stays UTF-8."""
     if not target:
         yield None
+        return
+    if target == CSV_STDOUT:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(CSV_COLUMNS)
+        yield writer
         return
     try:
         stream = open(target, "w", newline="", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
@@ -207,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
     rd.add_argument("paths", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files or folders (walked)")
     out = rd.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per image per line")
-    out.add_argument("--csv", metavar="FILE", help="also write path,text,digits,min_confidence,error rows")
+    out.add_argument("--csv", metavar="FILE", help="also write path,text,digits,min_confidence,error rows "
+                     "to FILE; - writes them to stdout instead of the readable lines")
     rd.add_argument("--model", choices=MODEL_NAMES, default=READ_MODEL,
                     help="default %(default)s: three CNNs averaged, more accurate on photos at 1.1-1.5x "
                     "the time per page; cnn is the single model the drawing app uses")

@@ -1,6 +1,7 @@
 """`python -m recognizer read`: the JSON contract, batches with bad files, exit status."""
 
 import csv
+import io
 import json
 import os
 import subprocess
@@ -333,6 +334,19 @@ def test_error_lines_are_not_glued_to_the_progress_bar(pages, tmp_path, cnn):
     before = screen[: screen.index("error: ")]
     assert before.endswith(("\r", "\n"))  # the error line starts at the left edge, the bar cleared
     assert screen.count(f"{root / 'page0.png'}: ") == 20
+
+
+def test_csv_to_stdout_with_a_dash(pages, capsys, tmp_path, monkeypatch, cnn):
+    """`--csv -` wrote a file named "-" in the current folder, and the CSV nowhere the user looked."""
+    root, texts = pages
+    monkeypatch.chdir(tmp_path)
+    bad = root / "sub" / "corrupt.jpg"
+    code, out, err = run(capsys, root / "page1.png", bad, "--csv", "-", "--model", "cnn")
+    assert code == 1 and not (tmp_path / "-").exists()
+    rows = list(csv.DictReader(io.StringIO(out)))  # stdout is the CSV alone: no readable lines mixed in
+    assert [r["path"] for r in rows] == [str(root / "page1.png"), str(root / "sub" / "corrupt.jpg")]
+    assert rows[0]["text"] == texts[str(root / "page1.png")]
+    assert err.startswith(f"error: {root / 'sub' / 'corrupt.jpg'}: ")  # errors still on stderr
 
 
 def test_csv_error_rows_have_no_digit_count(pages, capsys, tmp_path, cnn):
