@@ -188,6 +188,14 @@ def confidence_level(text: str) -> float:
     return value
 
 
+def given_path(text: str) -> str:
+    """An IMAGE_OR_FOLDER argument; an empty one (`read "$DIR"` with DIR unset) would be taken for the
+    current folder by pathlib and have everything under it read."""
+    if not text:
+        raise argparse.ArgumentTypeError("empty path (an unset shell variable?)")
+    return text
+
+
 VERBOSE_HELP = "show tracebacks and library logs"
 
 
@@ -212,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read handwritten numbers in images. Exit status: 0 every image read, "
         "1 some file could not be read (the rest are still read), 2 usage error or missing model.",
     )
-    rd.add_argument("paths", nargs="+", metavar="IMAGE_OR_FOLDER", help="image files or folders (walked)")
+    rd.add_argument("paths", nargs="+", type=given_path, metavar="IMAGE_OR_FOLDER",
+                    help="image files or folders (walked)")
     out = rd.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per image per line")
     out.add_argument("--csv", metavar="FILE", help="also write path,text,digits,min_confidence,error rows "

@@ -365,3 +365,13 @@ def test_csv_that_cannot_be_written_is_named(pages, capsys, tmp_path, cnn, where
     code, out, err = run(capsys, root / "page0.png", "--csv", tmp_path / where, "--model", "cnn")
     assert code == 2 and out == ""
     assert err == f"error: cannot write --csv {tmp_path / where}: {reason}\n"
+
+
+def test_an_empty_path_is_a_usage_error(capsys, monkeypatch, tmp_path):
+    """`read "$DIR"` with DIR unset: pathlib took "" for "." and every image below was read."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "private.png").write_bytes(b"x")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["read", ""])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "empty path" in err and "private.png" not in err
