@@ -40,7 +40,7 @@ def load_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"{name}: file not found")
     if path.is_dir():
         raise ImageError(f"{name}: {folder_problem(path)}")
-    if path.stat().st_size == 0:
+    if path.is_file() and path.stat().st_size == 0:  # a pipe (/dev/stdin) has no size until read
         raise ImageError(f"{name}: empty file")
     try:
         with warnings.catch_warnings(), pillow_pixel_limit(MAX_PIXELS):

@@ -375,3 +375,13 @@ def test_an_empty_path_is_a_usage_error(capsys, monkeypatch, tmp_path):
         cli.main(["read", ""])
     err = capsys.readouterr().err
     assert info.value.code == 2 and "empty path" in err and "private.png" not in err
+
+
+@pytest.mark.skipif(not Path("/dev/stdin").exists(), reason="no /dev/stdin")
+def test_an_image_piped_to_dev_stdin(pages, cnn):
+    """`curl ... | read /dev/stdin`: a pipe's size is 0 until read, and it was refused as an empty file."""
+    root, texts = pages
+    command = [sys.executable, "-m", "recognizer", "read", "/dev/stdin", "--json", "--model", "cnn"]
+    out = subprocess.run(command, cwd=ROOT, input=(root / "page0.png").read_bytes(), capture_output=True,
+                         timeout=120)
+    assert out.returncode == 0 and json.loads(out.stdout)["text"] == texts[str(root / "page0.png")]
