@@ -299,6 +299,8 @@ def test_ctrl_c_while_starting_is_one_line(step, monkeypatch, capsys):
     def interrupted(*_args, **_kwargs):
         raise KeyboardInterrupt
 
+    monkeypatch.setattr(cam.runtime, "WIDE_THREADS", cam.runtime.WIDE_THREADS)  # restored after: main sets it
+    monkeypatch.setattr(cam.cv2, "setNumThreads", lambda _: None)
     if step == "open_source":
         monkeypatch.setattr(cam, "open_source", interrupted)
     else:
