@@ -67,6 +67,12 @@ def read_one(rec: Recognizer, path: str, args: argparse.Namespace) -> dict:
         reading = rec.read(image, fast=args.fast, min_confidence=args.min_confidence)
     except (ImageError, ValueError, OSError, MemoryError) as exc:
         return {"path": path, "error": error_message(path, exc)}
+    except Exception as exc:  # a bug met on one image must not cost the rest of the batch its readings
+        if args.verbose:
+            raise
+        reason = error_message(path, exc).removeprefix(f"{path}: ")
+        return {"path": path, "error": f"{path}: internal error ({type(exc).__name__}: {reason}); "
+                                       f"--verbose shows the traceback"}
     return {"path": path, **reading.to_dict()}
 
 

@@ -385,3 +385,23 @@ def test_an_image_piped_to_dev_stdin(pages, cnn):
     out = subprocess.run(command, cwd=ROOT, input=(root / "page0.png").read_bytes(), capture_output=True,
                          timeout=120)
     assert out.returncode == 0 and json.loads(out.stdout)["text"] == texts[str(root / "page0.png")]
+
+
+def test_a_bug_on_one_image_does_not_stop_the_batch(pages, capsys, monkeypatch, cnn):
+    """An unexpected exception in reading one image ended the batch with a traceback: the rest unread."""
+    root, texts = pages
+    original = cli.Recognizer.read
+
+    def fails_on_blank(self, image, *args, **kwargs):
+        if image.shape == (100, 150):  # sub/blank.png
+            raise IndexError("index 3 is out of bounds")
+        return original(self, image, *args, **kwargs)
+
+    monkeypatch.setattr(cli.Recognizer, "read", fails_on_blank)
+    blank = root / "sub" / "blank.png"
+    code, out, err = run(capsys, blank, root / "page0.png", "--model", "cnn")
+    assert code == 1 and out.startswith(f"{root / 'page0.png'}: {texts[str(root / 'page0.png')]}")
+    assert err == (f"error: {blank}: internal error (IndexError: index 3 is out of bounds); "
+                   "--verbose shows the traceback\n")
+    with pytest.raises(IndexError):
+        cli.main(["read", str(blank), "--model", "cnn", "--verbose"])
