@@ -94,7 +94,7 @@ class Recognizer:
         return self.backend.run(batch28, ("logits",))[0]
 
     def read(self, image: np.ndarray, fast: bool = False, min_confidence: float | None = None,
-             candidates: list | None = None) -> Reading:
+             candidates: list | None = None, upright: bool = False) -> Reading:
         """Read every handwritten number in a page, canvas or camera frame.
 
         `image`: any 2-D/3-D array `to_gray` accepts, dark ink on light paper or bright ink on dark.
@@ -102,10 +102,23 @@ class Recognizer:
         lower resolution (webcam frames). Digits below `min_confidence` (default
         READ_MIN_CONFIDENCE = 0: none) are dropped. A page without digits gives `Reading("", [])`.
         `candidates`, if given, receives every (box, crop) the segmentation had the model score,
-        the cuts it did not choose too (training data: recognizer/pagecrops.py).
+        the cuts it did not choose too (training data: recognizer/pagecrops.py). `upright=True`
+        (photos) also reads a page that looks sideways turned both ways and keeps the reading
+        that looks upright (`orientation.read_upright`; its boxes stay in `image`'s pixels).
         """
         level = READ_MIN_CONFIDENCE if min_confidence is None else min_confidence
-        return _read(self, image, fast, level, candidates)
+        if not upright:
+            return _read(self, image, fast, level, candidates)
+        from .orientation import read_upright
+
+        # the orientation is judged on every digit found; the doubtful ones are dropped after
+        source = np.asarray(image)  # (`candidates` collects the crops of the image as given only)
+        reading = read_upright(lambda img: _read(self, img, fast, 0.0, candidates if img is source else None),
+                               source)
+        digits = [d for d in reading.digits if d.confidence >= level]
+        if len(digits) == len(reading.digits):
+            return reading
+        return Reading(reading_text(digits), digits, reading.turned)
 
 
 def _model_name(path: Path, shipped: bool) -> str:

@@ -32,14 +32,20 @@ class Reading:
     """The digits found in an image and the text they spell in reading order.
 
     `text`: digits of a number run together, numbers on a line joined by one space,
-    lines joined by a newline; "" when no digit was found.
+    lines joined by a newline; "" when no digit was found. `turned`: degrees clockwise the image
+    was turned to be read (a sideways photo without its EXIF tag; see `orientation`), else 0;
+    the boxes are in the image's own pixels either way.
     """
 
     text: str
     digits: list[Digit]
+    turned: int = 0
 
     def to_dict(self) -> dict:
-        return {"text": self.text, "digits": [d.to_dict() for d in self.digits]}
+        out = {"text": self.text, "digits": [d.to_dict() for d in self.digits]}
+        if self.turned:
+            out["turned"] = self.turned
+        return out
 
 
 def reading_text(digits: list[Digit]) -> str:
