@@ -51,11 +51,20 @@ def expand_paths(paths: list[str]) -> Iterator[str]:
     from .imageio import find_images
 
     for given in paths:
-        if Path(given).is_dir():
+        if is_folder(given):
             for found in find_images(given):
                 yield str(Path(given) / found.relative_to(given))
         else:
             yield given
+
+
+def is_folder(path: str) -> bool:
+    """Whether `path` is a folder; False when it cannot be looked at, which `load_image` then names
+    (PermissionError here stopped the whole batch before it began)."""
+    try:
+        return Path(path).is_dir()
+    except OSError:
+        return False
 
 
 def read_one(rec: Recognizer, path: str, args: argparse.Namespace) -> dict:

@@ -36,12 +36,7 @@ def load_image(path: str | Path) -> np.ndarray:
     """
     name = str(path)  # messages name the file as the user gave it: "./a.png" stays "./a.png"
     path = Path(path)
-    if not path.exists():
-        raise ImageError(f"{name}: file not found")
-    if path.is_dir():
-        raise ImageError(f"{name}: {folder_problem(path)}")
-    if path.is_file() and path.stat().st_size == 0:  # a pipe (/dev/stdin) has no size until read
-        raise ImageError(f"{name}: empty file")
+    check_file(path, name)
     try:
         with warnings.catch_warnings(), pillow_pixel_limit(MAX_PIXELS):
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -70,6 +65,20 @@ def load_image(path: str | Path) -> np.ndarray:
         if "truncated" in reason.lower() or isinstance(exc, EOFError):
             reason = "truncated or damaged image file"
         raise ImageError(f"{name}: cannot read image ({reason})") from None
+
+
+def check_file(path: Path, name: str) -> None:
+    """What to say before Pillow tries: missing, a folder, empty; or that the path cannot even be
+    looked at (a folder on the way without permission), which pathlib raises as PermissionError."""
+    try:
+        if not path.exists():
+            raise ImageError(f"{name}: file not found")
+        if path.is_dir():
+            raise ImageError(f"{name}: {folder_problem(path)}")
+        if path.is_file() and path.stat().st_size == 0:  # a pipe (/dev/stdin) has no size until read
+            raise ImageError(f"{name}: empty file")
+    except OSError as exc:
+        raise ImageError(f"{name}: cannot read image ({exc.strerror or exc})") from None
 
 
 def folder_problem(path: Path) -> str:

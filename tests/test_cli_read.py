@@ -405,3 +405,16 @@ def test_a_bug_on_one_image_does_not_stop_the_batch(pages, capsys, monkeypatch, 
                    "--verbose shows the traceback\n")
     with pytest.raises(IndexError):
         cli.main(["read", str(blank), "--model", "cnn", "--verbose"])
+
+
+def test_a_path_that_cannot_be_looked_at_does_not_stop_the_batch(pages, capsys, monkeypatch, cnn):
+    """A file in a folder without search permission, given by name: pathlib's PermissionError ended the
+    batch before it began ("error: [Errno 13] Permission denied", exit 2, nothing read)."""
+    root, texts = pages
+    hidden = root / "locked" / "a.png"
+    real = Path.stat
+    monkeypatch.setattr(Path, "stat", lambda self, *a, **k: _raise(PermissionError(13, "Permission denied"))
+                        if self == hidden else real(self, *a, **k))
+    code, out, err = run(capsys, hidden, root / "page0.png", "--model", "cnn")
+    assert code == 1 and err == f"error: {hidden}: cannot read image (Permission denied)\n"
+    assert out.startswith(f"{root / 'page0.png'}: {texts[str(root / 'page0.png')]}")

@@ -242,3 +242,19 @@ def test_a_mostly_opaque_page_keeps_white_paper(tmp_path):
     Image.fromarray(rgba, "RGBA").save(tmp_path / "page.png")
     out = load_image(tmp_path / "page.png")
     assert out[30, 20] == 20 and out[30, 95] == 255
+
+
+def test_a_file_in_a_folder_that_cannot_be_searched(tmp_path, monkeypatch):
+    """pathlib raises PermissionError for a path it cannot look at; it must be one ImageError line."""
+    hidden = tmp_path / "locked" / "a.png"
+    real = Path.stat
+
+    def stat(self, *args, **kwargs):
+        if self == hidden:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    with pytest.raises(ImageError) as info:
+        load_image(hidden)
+    assert str(info.value) == f"{hidden}: cannot read image (Permission denied)"
