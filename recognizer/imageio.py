@@ -160,5 +160,14 @@ def find_images(path: str | Path) -> list[Path]:
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found.extend(Path(folder, f) for f in files
                      if not f.startswith(".") and Path(f).suffix.lower() in IMAGE_EXTENSIONS
-                     and Path(folder, f).is_file())
+                     and _file_or_unknown(Path(folder, f)))
     return sorted(found)
+
+
+def _file_or_unknown(path: Path) -> bool:
+    """A regular file (not a FIFO or a dangling link), or one that cannot be looked at (a folder readable
+    but not searchable), which `load_image` then names instead of the walk raising."""
+    try:
+        return path.is_file()
+    except OSError:
+        return True

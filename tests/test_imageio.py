@@ -258,3 +258,23 @@ def test_a_file_in_a_folder_that_cannot_be_searched(tmp_path, monkeypatch):
     with pytest.raises(ImageError) as info:
         load_image(hidden)
     assert str(info.value) == f"{hidden}: cannot read image (Permission denied)"
+
+
+def test_walk_names_files_it_cannot_look_at(tmp_path, monkeypatch):
+    """A folder readable but not searchable (chmod 444): its names list, their stat fails. The walk
+    raised PermissionError and the whole batch stopped."""
+    (tmp_path / "rnox").mkdir()
+    for rel in ("a.png", "rnox/b.png"):
+        (tmp_path / rel).write_bytes(b"x")
+    hidden = tmp_path / "rnox" / "b.png"
+    real = Path.stat
+
+    def stat(self, *args, **kwargs):
+        if self == hidden:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "stat", stat)
+    assert imageio.find_images(tmp_path) == [tmp_path / "a.png", hidden]
+    with pytest.raises(ImageError, match="cannot read image \\(Permission denied\\)"):
+        load_image(hidden)
