@@ -44,7 +44,7 @@ def load_image(path: str | Path) -> np.ndarray:
                 if img.width * img.height > MAX_PIXELS:
                     raise ImageError(f"{name}: image too large ({img.width}x{img.height} pixels; "
                                      f"at most {MAX_PIXELS // 1_000_000} megapixels)")
-                if img.format == "JPEG" and img.mode == "RGB":
+                if img.format in ("JPEG", "MPO") and img.mode == "RGB":  # MPO: many phone cameras
                     img.draft("L", img.size)  # decode the luma alone: a 108 MP photo in 108 MB, not 324
                 img.load()
                 ImageOps.exif_transpose(img, in_place=True)  # no copy of an upright photo
@@ -124,7 +124,9 @@ def to_gray_array(img: Image.Image) -> np.ndarray:
         a = np.nan_to_num(np.asarray(img, np.float32))
         lo, hi = float(a.min()), float(a.max())
         return ((a - lo) * (255.0 / max(hi - lo, 1e-6))).astype(np.uint8)
-    if mode in ("L", "1"):
+    if mode == "L":
+        return np.asarray(img)  # convert("L") would copy it first
+    if mode == "1":
         return np.asarray(img.convert("L"))
     if mode == "RGB":
         return np.asarray(img.convert("L"))

@@ -158,14 +158,23 @@ def test_too_large_for_pillow_is_one_line_error(tmp_path, monkeypatch, limit):
     assert "\n" not in str(info.value) and str(tmp_path / "big.png") in str(info.value)
 
 
-def test_colour_jpeg_grey_matches_the_full_colour_decode(tmp_path):
+@pytest.mark.parametrize("fmt", ["JPEG", "MPO"])  # MPO: what many phone cameras write
+def test_colour_jpeg_grey_matches_the_full_colour_decode(tmp_path, monkeypatch, fmt):
     """Colour JPEGs are decoded to luma alone (a third of the memory): same grey levels as RGB -> L."""
     ink = sample() < 128
     rgb = np.where(ink[..., None], np.uint8([30, 50, 170]), np.uint8([240, 228, 200]))  # blue on cream
     exif = Image.Exif()
     exif[0x0112] = 6
-    Image.fromarray(rgb).save(tmp_path / "c.jpg", exif=exif, quality=90)
-    expected = np.asarray(ImageOps.exif_transpose(Image.open(tmp_path / "c.jpg")).convert("L"), np.int16)
+    frames = {"save_all": True, "append_images": [Image.fromarray(rgb)]} if fmt == "MPO" else {}
+    Image.fromarray(rgb).save(tmp_path / "c.jpg", fmt, exif=exif, quality=90, **frames)
+    with Image.open(tmp_path / "c.jpg") as img:
+        assert img.format == fmt
+        expected = np.asarray(ImageOps.exif_transpose(img).convert("L"), np.int16)
+
+    def no_colour_copy(self, *args, **kwargs):
+        raise AssertionError(f"{self.mode} image converted: the colour image was decoded")
+
+    monkeypatch.setattr(Image.Image, "convert", no_colour_copy)
     out = load_image(tmp_path / "c.jpg")
     assert out.shape == (100, 60) and out.dtype == np.uint8
     assert np.abs(out.astype(np.int16) - expected).max() <= 4
