@@ -3,7 +3,7 @@
 Errors are one line on stderr (a traceback only with --verbose); exit status 2 for usage or
 input errors. `read` exits 0 when every image was read (an image without digits counts as read),
 1 when at least one file could not be read (the others are still read and printed), 2 for usage
-errors or a missing model.
+errors or a missing model, 130 on Ctrl+C, 141 when the reader of its output stops (`| head`).
 """
 
 from __future__ import annotations
