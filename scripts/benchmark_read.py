@@ -14,7 +14,9 @@ MNIST hold-out and USPS train instead, for choosing between options. Per tier it
   image alone (no page, no segmentation): what exact text could be with perfect cutting and a
   perfect photo, so the gap below it is segmentation and photo loss, the rest the model's own;
 - ms/page (wall clock, mean and median) and CPU ms/page with pages/s from it: OpenCV and ONNX
-  Runtime are limited to one thread, so CPU time is one core's work even on a busy machine.
+  Runtime are limited to one thread, so CPU time is one core's work even on a busy machine;
+- turned (`--turned N`): the first N pages turned 90 degrees each way, as a photo without its EXIF
+  tag lies: the share read exactly (pages are read as `read` reads photos, `upright=True`).
 Tesseract (`apt-get install tesseract-ocr`) runs on the same pages with a digits-only whitelist
 when it is installed; `--tesseract-pages` bounds how many (it is slow).
 """
@@ -139,7 +141,7 @@ def tesseract_read(image: np.ndarray) -> tuple[str, float]:
 
 
 def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fast: bool,
-             first: int = 0) -> dict:
+             first: int = 0, turned: int = 0) -> dict:
     exact = num_ok = num_all = ceiling = 0
     tm = tp_ = tt = 0
     box_tp = box_found = box_true = 0
@@ -147,10 +149,11 @@ def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fa
     cpu_times: list[float] = []  # CPU time of this process: one core's work, whatever else runs
     tess = {"exact": 0, "m": 0, "p": 0, "t": 0, "times": [], "pages": 0}
     failures: list[dict] = []
+    turned_exact = 0
     for i in range(pages):
         page = page_for(tier, first + i, source)
         start, cpu = time.perf_counter(), time.process_time()
-        reading = rec.read(page.image, fast=fast)
+        reading = rec.read(page.image, fast=fast, upright=not fast)  # as `read` reads photos
         times.append((time.perf_counter() - start) * 1000)
         cpu_times.append((time.process_time() - cpu) * 1000)
         ok = reading.text == page.text
@@ -167,6 +170,9 @@ def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fa
         box_true += len(page.boxes)
         e, n = numbers_exact(reading, page, matches)
         num_ok, num_all = num_ok + e, num_all + n
+        if i < turned:
+            turned_exact += sum(rec.read(np.ascontiguousarray(np.rot90(page.image, k)), upright=True).text
+                                == page.text for k in (1, 3))
         if i < tess_pages:
             text, ms = tesseract_read(page.image)
             text = normalize(text)
@@ -183,6 +189,8 @@ def run_tier(rec: Recognizer, tier: str, pages: int, source, tess_pages: int, fa
         "pages_per_s": 1000 / statistics.fmean(times), "cpu_ms_mean": statistics.fmean(cpu_times),
         "cpu_pages_per_s": 1000 / statistics.fmean(cpu_times), "digits": tt, "failures": failures,
     }
+    if turned:
+        row["turned"] = {"pages": 2 * turned, "exact": turned_exact / (2 * turned)}
     if tess["pages"]:
         row["tesseract"] = {
             "pages": tess["pages"], "exact": tess["exact"] / tess["pages"],
@@ -237,6 +245,8 @@ def main() -> None:
     parser.add_argument("--string-weight", type=float, default=reader.STRING_WEIGHT,
                         help="power of the string reader's digit probabilities against the CNN's"
                         " (0: its count only; default: %(default)s)")
+    parser.add_argument("--turned", type=int, default=0,
+                        help="pages per tier also read turned 90 degrees each way (0: skip)")
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
@@ -256,7 +266,8 @@ def main() -> None:
         print("tesseract not installed (apt-get install -y tesseract-ocr): its columns are skipped")
     rows = []
     for tier in args.tiers.split(","):
-        rows.append(run_tier(rec, tier, args.pages, source, min(tess_pages, args.pages), args.fast, first))
+        rows.append(run_tier(rec, tier, args.pages, source, min(tess_pages, args.pages), args.fast, first,
+                             min(args.turned, args.pages)))
     frame = frame_speed(rec, source, args.frames) if args.frames else None
     version = ""
     if has_tess:
@@ -277,6 +288,10 @@ def main() -> None:
               f"{r['numbers_exact']:.1%} | "
               f"{r['f1_text']:.3f} | {r['f1_boxes']:.3f} | {r['ms_mean']:.1f} ({r['ms_median']:.1f}) | "
               f"{r['cpu_ms_mean']:.1f} | {r['cpu_pages_per_s']:.1f} | {tess_cols}")
+    for r in rows:
+        if "turned" in r:
+            print(f"{r['tier']} turned 90 degrees either way: {r['turned']['exact']:.1%} of "
+                  f"{r['turned']['pages']} exact (upright: {r['exact']:.1%} of {r['pages']})")
     if frame:
         print(f"webcam-like 640x480 frames, fast=True: {frame['cpu_ms_mean']:.1f} CPU ms/frame "
               f"(p95 {frame['cpu_ms_p95']:.1f}), {frame['digits_per_frame']:.1f} digits/frame, "
