@@ -73,7 +73,7 @@ def read_one(rec: Recognizer, path: str, args: argparse.Namespace) -> dict:
 
     try:
         image = load_image(path)
-        reading = rec.read(image, fast=args.fast, min_confidence=args.min_confidence)
+        reading = rec.read(image, fast=args.fast, min_confidence=args.min_confidence, upright=not args.as_is)
     except (ImageError, ValueError, OSError, MemoryError) as exc:
         return {"path": path, "error": error_message(path, exc)}
     except Exception as exc:  # a bug met on one image must not cost the rest of the batch its readings
@@ -107,7 +107,8 @@ def format_line(result: dict) -> str:
     text = result["text"].replace("\n", " / ") if result["text"] else "(no digits)"
     confidences = [d["confidence"] for d in result["digits"]]
     low = f"  (lowest confidence {min(confidences):.2f})" if confidences else ""
-    return f"{shown(result['path'])}: {text}{low}"
+    turned = f"  (read turned {result['turned']} degrees clockwise)" if result.get("turned") else ""
+    return f"{shown(result['path'])}: {text}{low}{turned}"
 
 
 READ_MODEL = "ensemble"  # photos: 23-50 pages/s on one core is no wait, and every page tier reads better
@@ -158,7 +159,7 @@ def cmd_read(args: argparse.Namespace) -> int:
 
 
 CSV_STDOUT = "-"  # `--csv -`: the rows on stdout, in place of the readable lines
-CSV_COLUMNS = ["path", "text", "digits", "min_confidence", "error"]
+CSV_COLUMNS = ["path", "text", "digits", "min_confidence", "error", "turned"]
 
 
 @contextmanager
@@ -187,9 +188,10 @@ def csv_output(target: str | None) -> Iterator[Any]:
 def csv_row(result: dict) -> list:
     """A result as a CSV row; an unreadable file has no digit count (0 would say "read, no digits")."""
     if "error" in result:
-        return [result["path"], "", "", "", result["error"]]
+        return [result["path"], "", "", "", result["error"], ""]
     confidences = [d["confidence"] for d in result["digits"]]
-    return [result["path"], result["text"], len(confidences), min(confidences) if confidences else "", ""]
+    return [result["path"], result["text"], len(confidences), min(confidences) if confidences else "", "",
+            result.get("turned", 0)]
 
 
 def confidence_level(text: str) -> float:
@@ -239,14 +241,17 @@ def build_parser() -> argparse.ArgumentParser:
                     help="image files or folders (walked)")
     out = rd.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object per image per line")
-    out.add_argument("--csv", metavar="FILE", help="also write path,text,digits,min_confidence,error rows "
-                     "to FILE; - writes them to stdout instead of the readable lines")
+    out.add_argument("--csv", metavar="FILE", help="also write path,text,digits,min_confidence,error,turned "
+                     "rows to FILE; - writes them to stdout instead of the readable lines")
     rd.add_argument("--model", choices=MODEL_NAMES, default=READ_MODEL,
                     help="default %(default)s: three CNNs averaged, more accurate on photos at 1.1-1.5x "
                     "the time per page; cnn is the single model the drawing app uses")
     rd.add_argument("--fast", action="store_true", help="lower working resolution: faster, less accurate")
     rd.add_argument("--min-confidence", type=confidence_level, default=0.0,
                     help="drop digits read with less confidence than this, 0 to 1 (default 0: keep all)")
+    rd.add_argument("--as-is", action="store_true",
+                    help="read images only as they lie (by default a page that looks turned sideways, "
+                    "e.g. a photo that lost its EXIF tag, is also read turned both ways)")
     rd.set_defaults(func=cmd_read)
     return parser
 

@@ -418,3 +418,23 @@ def test_a_path_that_cannot_be_looked_at_does_not_stop_the_batch(pages, capsys, 
     code, out, err = run(capsys, hidden, root / "page0.png", "--model", "cnn")
     assert code == 1 and err == f"error: {hidden}: cannot read image (Permission denied)\n"
     assert out.startswith(f"{root / 'page0.png'}: {texts[str(root / 'page0.png')]}")
+
+
+def test_a_photo_lying_sideways_is_read_turned_unless_as_is(pages, capsys, tmp_path, cnn):
+    """A photo that lost its EXIF tag lies sideways: `read` notices it and says it turned it."""
+    root, texts = pages
+    upright = root / "page2.png"
+    sideways = tmp_path / "sideways.png"
+    cv2.imwrite(str(sideways), np.rot90(cv2.imread(str(upright)), 1))
+    code, out, _ = run(capsys, sideways, "--json", "--model", "cnn")
+    result = json.loads(out)
+    assert code == 0 and result["text"] == texts[str(upright)] and result["turned"] == 90
+    height, width = cv2.imread(str(sideways)).shape[:2]
+    assert all(x + w <= width and y + h <= height for x, y, w, h in (d["box"] for d in result["digits"]))
+    _, out, _ = run(capsys, sideways, "--model", "cnn")
+    assert out.rstrip().endswith("(read turned 90 degrees clockwise)")
+    _, out, _ = run(capsys, sideways, "--json", "--model", "cnn", "--as-is")
+    assert "turned" not in json.loads(out) and json.loads(out)["text"] != texts[str(upright)]
+    target = tmp_path / "out.csv"
+    run(capsys, sideways, upright, "--csv", target, "--model", "cnn")
+    assert [r["turned"] for r in csv.DictReader(target.open())] == ["90", "0"]
