@@ -173,7 +173,7 @@ class Worker(threading.Thread):
                 from recognizer.imageio import load_image  # EXIF, alpha, 16-bit: as the CLI reads files
 
                 out.image = load_image(job.path)
-                out.reading = job.rec.read(out.image)
+                out.reading = job.rec.read(out.image, upright=True)  # a photo may lie sideways
             else:
                 image = st.render_for_reading([s.points for s in job.strokes], [s.erase for s in job.strokes])
                 out.reading = to_canvas_boxes(job.rec.read(image), 1.0 / st.READ_SCALE)
@@ -490,7 +490,8 @@ class App:
             self.drawing.clear()
             self.selected = None
         self.file_result = res
-        self.say_status(f"read {Path(res.path).name} ({res.model.upper()})")
+        turned = f", turned {res.reading.turned} degrees" if res.reading and res.reading.turned else ""
+        self.say_status(f"read {Path(res.path).name} ({res.model.upper()}{turned})")
 
     def dismiss_file(self, undo: bool = False) -> None:
         """Back from a dropped image to the canvas; `undo` (Ctrl+Z) also undoes the clear the drop made."""

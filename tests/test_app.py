@@ -316,6 +316,17 @@ def drop(app, path):
     app.step()
 
 
+@needs_cnn
+def test_a_dropped_photo_lying_sideways_is_read_turned(ready, tmp_path):
+    import cv2
+
+    path = tmp_path / "sideways.png"
+    cv2.imwrite(str(path), np.rot90(255 - st.render_strokes(ONE + shift(SEVEN, 100)), 1))
+    drop(ready, path)
+    assert ready.current_reading().text == "17" and ready.file_result.reading.turned == 90
+    assert "turned 90 degrees" in ready.status
+
+
 def number_png(tmp_path):
     import cv2
 
