@@ -420,7 +420,7 @@ class App:
                 self.dismiss_file(undo=True)
             elif not self.drawing.undo():
                 self.say_status("nothing to undo")
-        elif k == pg.K_c:
+        elif k == pg.K_c and not ctrl:  # Ctrl+C is a habit (copy), not a request to wipe the drawing
             self.dismiss_file()
             self.clear_error()
             self.drawing.clear()

@@ -94,6 +94,8 @@ def test_clear_and_undo(ready):
     assert ready.current_reading().text == "10"
     press(ready, pygame.K_z, pygame.KMOD_CTRL)  # undo the 0
     assert ready.wait_reading(20).text == "1"
+    press(ready, pygame.K_c, pygame.KMOD_LCTRL)  # a copy habit: the drawing stays
+    assert not ready.drawing.is_empty()
     press(ready, pygame.K_c)
     assert ready.drawing.is_empty() and ready.current_reading() is None
     press(ready, pygame.K_z, pygame.KMOD_LCTRL)  # undo the clear
