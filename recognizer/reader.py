@@ -147,6 +147,8 @@ def _load_strings(folder: Path):
         return None
     try:
         return OnnxStrings(path)
+    except ImportError as exc:
+        raise _no_runtime(path, exc) from exc
     except Exception as exc:
         raise ModelError(f"model file {path} is unreadable; retrain it with "
                          f"`python scripts/train_crnn.py` or delete it") from exc
@@ -161,9 +163,17 @@ def _load_graph(path: Path, spin: bool = True, shipped: bool = True):
         raise ModelError(f"model file {path} not found{where}{_fix(path, shipped)}")
     try:
         return OnnxCnn(path, spin=spin)
+    except ImportError as exc:
+        raise _no_runtime(path, exc) from exc
     except Exception as exc:  # onnxruntime raises several types for a damaged file
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"model file {path} is unreadable ({first[:120]}){_fix(path, shipped)}") from exc
+
+
+def _no_runtime(path: Path, exc: ImportError) -> ModelError:
+    """The runtime is missing, not the file: restoring or retraining the model would not help."""
+    return ModelError(f"cannot run {path.name}: {exc} (install the packages: `make run`, or "
+                      f"`pip install -e .` in the project's environment)")
 
 
 def _fix(path: Path, shipped: bool) -> str:

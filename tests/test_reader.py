@@ -162,3 +162,16 @@ def test_an_ensemble_member_trained_deskewed_gets_deskewed_inputs(mnist):
     assert ensemble.adapt(x) is x  # Recognizer.prepare leaves the deskewing to the member
     want = (plain.predict_proba(x) + plain.predict_proba(batch_deskew(x))) / 2
     assert np.allclose(ensemble.predict_proba(x), want, atol=1e-6)
+
+
+def test_a_missing_runtime_is_not_called_a_damaged_model(monkeypatch):
+    """Without onnxruntime, restoring or retraining the model would not help: say what would."""
+    import sys
+
+    from recognizer import ModelError, Recognizer
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # `import onnxruntime` raises ImportError
+    with pytest.raises(ModelError) as info:
+        Recognizer.load("cnn")
+    message = str(info.value)
+    assert "make run" in message and "unreadable" not in message and "retrain" not in message
