@@ -253,9 +253,8 @@ def test_a_mostly_opaque_page_keeps_white_paper(tmp_path):
     assert out[30, 20] == 20 and out[30, 95] == 255
 
 
-def test_a_file_in_a_folder_that_cannot_be_searched(tmp_path, monkeypatch):
-    """pathlib raises PermissionError for a path it cannot look at; it must be one ImageError line."""
-    hidden = tmp_path / "locked" / "a.png"
+def deny_stat(monkeypatch, hidden: Path) -> None:
+    """`hidden` cannot be looked at, as in a folder without search permission (even as root)."""
     real = Path.stat
 
     def stat(self, *args, **kwargs):
@@ -264,6 +263,12 @@ def test_a_file_in_a_folder_that_cannot_be_searched(tmp_path, monkeypatch):
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Path, "stat", stat)
+
+
+def test_a_file_in_a_folder_that_cannot_be_searched(tmp_path, monkeypatch):
+    """pathlib raises PermissionError for a path it cannot look at; it must be one ImageError line."""
+    hidden = tmp_path / "locked" / "a.png"
+    deny_stat(monkeypatch, hidden)
     with pytest.raises(ImageError) as info:
         load_image(hidden)
     assert str(info.value) == f"{hidden}: cannot read image (Permission denied)"
@@ -276,14 +281,7 @@ def test_walk_names_files_it_cannot_look_at(tmp_path, monkeypatch):
     for rel in ("a.png", "rnox/b.png"):
         (tmp_path / rel).write_bytes(b"x")
     hidden = tmp_path / "rnox" / "b.png"
-    real = Path.stat
-
-    def stat(self, *args, **kwargs):
-        if self == hidden:
-            raise PermissionError(13, "Permission denied", str(self))
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Path, "stat", stat)
+    deny_stat(monkeypatch, hidden)
     assert imageio.find_images(tmp_path) == [tmp_path / "a.png", hidden]
     with pytest.raises(ImageError, match="cannot read image \\(Permission denied\\)"):
         load_image(hidden)
