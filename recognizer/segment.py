@@ -132,6 +132,8 @@ MAX_LINE_SLOPE = 0.2  # lines tilt at most ~11 degrees (a steeper fit comes from
 LINE_SAME_ROW = 0.7  # boxes sharing this much height are on one line at any distance
 NUMBER_GAP = 0.6  # a gap wider than this fraction of the line's digit height starts a new number
 CROP_PAD = 2  # zero margin around a crop so the polarity vote sees background on the border
+CORE_LEVEL = 0.5  # a crop's faint ink counts only near ink at least this share of its strongest ...
+CORE_REACH = 3  # ... within this many working pixels: a stroke's soft edge, not a shadow's joined to it
 
 
 @dataclass
@@ -674,7 +676,18 @@ def crop_of(ink: np.ndarray, labels: np.ndarray, group: Sequence[int], box: Box,
     own = lab == group[0] + 1 if len(group) == 1 else np.isin(lab, np.asarray(group) + 1)
     own = cv2.dilate(own.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)  # soft edges too
     crop = np.where(own, ink[y : y + h, c0:c1], 0.0).astype(np.float32)
-    return np.pad(crop, CROP_PAD)
+    return np.pad(near_core(crop), CROP_PAD)
+
+
+def near_core(crop: np.ndarray) -> np.ndarray:
+    """The crop without its faint ink far from the strokes' core: the edge of a shadow or a stain
+    that the low threshold joined to the digit would move its centre of mass and widen its box."""
+    top = float(crop.max())
+    if top <= 0.0:
+        return crop
+    core = (crop >= CORE_LEVEL * top).view(np.uint8)
+    near = cv2.dilate(core, np.ones((2 * CORE_REACH + 1, 2 * CORE_REACH + 1), np.uint8))
+    return np.where(near.view(bool), crop, np.float32(0.0))
 
 
 def cut_points(profile: np.ndarray, height: int, dense: bool = False) -> list[int]:

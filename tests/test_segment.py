@@ -549,3 +549,16 @@ def test_the_string_readers_count_weighs_in_the_path_search():
     assert best_path(points, 100, conf, sure_three) == [(0, 1), (1, 2), (2, 3)]
     unsure = np.log([1e-6, 0.45, 0.55, 1e-6])  # a hesitant count does not overrule a confident whole
     assert best_path(points, 100, conf, unsure) == [(0, 3)]
+
+
+def test_faint_ink_far_from_the_strokes_leaves_the_crop():
+    """A shadow's edge joined to a digit by the low threshold: its faint ink away from the strokes
+    is dropped; the strokes' own soft edges stay."""
+    crop = np.zeros((40, 30), np.float32)
+    crop[5:30, 12:17] = 0.9  # a stroke
+    crop[5:30, 11] = crop[5:30, 17] = 0.3  # its anti-aliased edges
+    crop[30:38, 2:28] = 0.25  # a faint band below it, joined
+    out = segment.near_core(crop)
+    assert (out[5:30, 11:18] == crop[5:30, 11:18]).all()
+    assert out[35:38].max() == 0.0 and out[31:34, 2:8].max() == 0.0
+    assert segment.near_core(np.zeros((5, 5), np.float32)).max() == 0.0
