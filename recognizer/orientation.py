@@ -1,8 +1,8 @@
 """Photos turned sideways: notice it from the reading's layout, and read them turned upright.
 
-A phone photo carries its orientation in EXIF (`imageio` applies it), but copies sent through
-messengers, screenshots and some scanners lose the tag, and a page lying sideways is then read as
-scattered, doubtful digits. Reading every photo in three orientations would triple the time of
+A phone photo carries its orientation in EXIF (`imageio` applies it), but copies through some
+messengers and editors lose the tag, some scanners never write it, and a page lying sideways is
+then read as scattered, doubtful digits. Reading every photo in three orientations would triple the time of
 every page, and the model's confidence alone does not tell a turned page (its median confidence
 is often as high). The layout does: turned digits stand wider than tall and stack above each
 other instead of standing side by side. Only a reading that looks like that is read again,
