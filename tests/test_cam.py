@@ -228,13 +228,20 @@ def test_headless_text_is_one_readable_line_per_change_and_warns_of_a_clipped_ro
     assert cam.frame_line(0, "") == "frame 0: (no digits)"
 
 
-def test_roi_wholly_outside_the_frame_is_a_one_line_error(tmp_path):
+def roi_refused(tmp_path, height: int, width: int, roi: str) -> str:
+    """cam.py on a blank image of that size with that --roi: refused (status 2, nothing on stdout),
+    and the one stderr line that says why."""
     image = tmp_path / "blank.png"
-    cv2.imwrite(str(image), np.full((48, 64), 255, np.uint8))
-    done = run_cam("--source", str(image), "--headless", "--model", "cnn", "--roi", "100,0,10,10")
+    cv2.imwrite(str(image), np.full((height, width), 255, np.uint8))
+    done = run_cam("--source", str(image), "--headless", "--model", "cnn", "--roi", roi)
     assert done.returncode == 2 and done.stdout == ""
     err = done.stderr.strip().splitlines()
-    assert len(err) == 1 and "--roi 100,0,10,10 lies outside the 64x48 frame" in err[0], err
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_roi_wholly_outside_the_frame_is_a_one_line_error(tmp_path):
+    assert "--roi 100,0,10,10 lies outside the 64x48 frame" in roi_refused(tmp_path, 48, 64, "100,0,10,10")
 
 
 def test_negative_camera_index_is_a_clear_error_not_a_crash():
@@ -405,13 +412,8 @@ def test_status_bar_text_fits_narrow_frames():
 def test_roi_outside_a_scaled_down_source_names_the_source_size(tmp_path, capsys):
     """A 4K video is read at 640x480: its user, measuring --roi in the video, was told of a 640x480
     frame with no word of the scaling."""
-    image = tmp_path / "big.png"
-    cv2.imwrite(str(image), np.full((2160, 3840), 255, np.uint8))
-    done = run_cam("--source", str(image), "--headless", "--model", "cnn", "--roi", "1200,600,800,400")
-    assert done.returncode == 2 and done.stdout == ""
-    err = done.stderr.strip().splitlines()
-    assert len(err) == 1 and "lies outside the 640x360 frame" in err[0], err
-    assert "the 3840x2160 source scaled down" in err[0]
+    err = roi_refused(tmp_path, 2160, 3840, "1200,600,800,400")
+    assert "lies outside the 640x360 frame" in err and "the 3840x2160 source scaled down" in err
     assert cam.fit_roi((600, 300, 100, 100), (360, 640, 3), (3840, 2160)) == (600, 300, 40, 60)
     assert "reaches past the 640x360 frame (the 3840x2160 source scaled down" in capsys.readouterr().err
     cam.fit_roi((600, 300, 100, 100), (480, 640, 3), (640, 480))  # not scaled: no word of it
